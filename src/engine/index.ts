@@ -1,0 +1,173 @@
+/**
+ * The engine: the only module that touches onnxruntime (through its workers). One Engine serves
+ * one graph with `workers` worker threads, each holding its own session; the scheduler sends
+ * batches and decides which worker gets them (see Engine.pick).
+ */
+import { Worker } from 'node:worker_threads';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionProviderName } from '../config.js';
+import type { ProviderAttempt, RunRequest, RunResult, ValueInfo, WorkerInit, WorkerMessage } from './protocol.js';
+
+export type { ValueInfo } from './protocol.js';
+
+export interface EngineOptions {
+  graphPath: string;
+  providers: ExecutionProviderName[];
+  intraOpThreads: number;
+  workers: number;
+}
+
+export interface LoadInfo {
+  provider: ExecutionProviderName;
+  attempts: ProviderAttempt[];
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  loadMs: number;
+}
+
+/** The batch buffers of one network call; they are transferred to the worker and come back. */
+export interface BatchBuffers {
+  x: Float32Array;
+  sigma: Float32Array;
+  labels: BigInt64Array;
+}
+
+export interface RunOutput {
+  out: Float32Array;
+  buffers: BatchBuffers;
+  runMs: number;
+}
+
+// Running from TypeScript sources (tsx, tests) the worker is worker.ts; compiled, worker.js.
+const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+
+interface Pending {
+  resolve: (r: RunOutput) => void;
+  reject: (e: Error) => void;
+}
+
+class SessionWorker {
+  readonly worker: Worker;
+  inFlight = 0;
+  readonly pending = new Map<number, Pending>();
+  dead: Error | null = null;
+
+  constructor(init: WorkerInit, onLoad: (m: WorkerMessage) => void, onDeath: (e: Error) => void) {
+    this.worker = new Worker(fileURLToPath(workerUrl), { workerData: init });
+    this.worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'ready' || m.type === 'load-error') return onLoad(m);
+      this.settle(m);
+    });
+    this.worker.on('error', (e) => this.die(e instanceof Error ? e : new Error(String(e)), onDeath));
+    this.worker.on('exit', (code) => this.die(new Error(`engine worker exited with code ${code}`), onDeath));
+  }
+
+  private settle(m: RunResult) {
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    this.inFlight--;
+    const buffers = { x: m.x, sigma: m.sigma, labels: m.labels };
+    if (m.type === 'result') p.resolve({ out: m.out, buffers, runMs: m.runMs });
+    else p.reject(Object.assign(new Error(`onnxruntime run failed: ${m.message}`), { buffers }));
+  }
+
+  private die(e: Error, onDeath: (e: Error) => void) {
+    if (this.dead) return;
+    this.dead = e;
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+    this.inFlight = 0;
+    onDeath(e);
+  }
+}
+
+export class Engine {
+  private readonly workers: SessionWorker[] = [];
+  private nextId = 1;
+  private closing = false;
+  info: LoadInfo | null = null;
+  /** Set when a worker died after loading; the engine then refuses work. */
+  failure: Error | null = null;
+
+  constructor(private readonly opts: EngineOptions) {}
+
+  /** Start the workers; resolves when every session loaded (with the provider each uses). */
+  async load(): Promise<LoadInfo> {
+    const init: WorkerInit = { graphPath: this.opts.graphPath, providers: this.opts.providers, intraOpThreads: this.opts.intraOpThreads };
+    const loads: Promise<LoadInfo>[] = [];
+    for (let i = 0; i < this.opts.workers; i++) {
+      loads.push(
+        new Promise<LoadInfo>((resolve, reject) => {
+          let loaded = false;
+          const w = new SessionWorker(
+            init,
+            (m) => {
+              loaded = true;
+              if (m.type === 'ready') resolve({ provider: m.provider, attempts: m.attempts, inputs: m.inputs, outputs: m.outputs, loadMs: m.loadMs });
+              else if (m.type === 'load-error') reject(new Error(m.message));
+            },
+            (e) => {
+              if (!loaded) reject(e);
+              else if (!this.closing) this.failure = e;
+            },
+          );
+          this.workers.push(w);
+        }),
+      );
+    }
+    try {
+      const infos = await Promise.all(loads);
+      this.info = infos[0];
+      return infos[0];
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
+  }
+
+  get workerCount(): number {
+    return this.workers.length;
+  }
+
+  /** Calls queued or running on each worker. */
+  inFlight(): number[] {
+    return this.workers.map((w) => w.inFlight);
+  }
+
+  /** Index of the live worker with the fewest calls in flight, or -1 when all have `depth` or more. */
+  pick(depth: number): number {
+    let best = -1;
+    for (let i = 0; i < this.workers.length; i++) {
+      const w = this.workers[i];
+      if (w.dead || w.inFlight >= depth) continue;
+      if (best < 0 || w.inFlight < this.workers[best].inFlight) best = i;
+    }
+    return best;
+  }
+
+  get alive(): boolean {
+    return this.workers.length > 0 && this.workers.every((w) => !w.dead);
+  }
+
+  /**
+   * Run one batch on worker `index`. The buffers are transferred (not copied) to the worker and
+   * are unusable until the promise settles with them.
+   */
+  run(index: number, rows: number, chw: [number, number, number], buffers: BatchBuffers): Promise<RunOutput> {
+    const w = this.workers[index];
+    if (!w || w.dead) return Promise.reject(w?.dead ?? new Error('no such engine worker'));
+    const id = this.nextId++;
+    const req: RunRequest = { type: 'run', id, rows, chw, x: buffers.x, sigma: buffers.sigma, labels: buffers.labels };
+    return new Promise<RunOutput>((resolve, reject) => {
+      w.pending.set(id, { resolve, reject });
+      w.inFlight++;
+      w.worker.postMessage(req, [buffers.x.buffer as ArrayBuffer, buffers.sigma.buffer as ArrayBuffer, buffers.labels.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.workers.map((w) => w.worker.terminate().catch(() => undefined)));
+  }
+}

@@ -1,0 +1,49 @@
+/** Messages between the engine (main thread) and its session workers (src/engine/worker.ts). */
+import type { ExecutionProviderName } from '../config.js';
+
+export interface WorkerInit {
+  graphPath: string;
+  providers: ExecutionProviderName[];
+  intraOpThreads: number;
+}
+
+/** Tensor metadata as onnxruntime reports it (shape entries: number, or a symbolic name for dynamic axes). */
+export interface ValueInfo {
+  name: string;
+  isTensor: boolean;
+  type?: string;
+  shape?: Array<number | string>;
+}
+
+export interface ProviderAttempt {
+  provider: string;
+  error: string;
+}
+
+export type WorkerReady = {
+  type: 'ready';
+  provider: ExecutionProviderName;
+  attempts: ProviderAttempt[];
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  loadMs: number;
+};
+export type WorkerLoadFailed = { type: 'load-error'; message: string; attempts: ProviderAttempt[] };
+
+/** One network call: `rows` rows of x [rows, C, H, W], sigma [rows], class_labels [rows]. Buffers may be longer than needed. */
+export interface RunRequest {
+  type: 'run';
+  id: number;
+  rows: number;
+  chw: [number, number, number];
+  x: Float32Array;
+  sigma: Float32Array;
+  labels: BigInt64Array;
+}
+
+/** The result; the input buffers travel back (transferred) so the scheduler can reuse them. */
+export type RunResult =
+  | { type: 'result'; id: number; out: Float32Array; x: Float32Array; sigma: Float32Array; labels: BigInt64Array; runMs: number }
+  | { type: 'run-error'; id: number; message: string; x: Float32Array; sigma: Float32Array; labels: BigInt64Array };
+
+export type WorkerMessage = WorkerReady | WorkerLoadFailed | RunResult;

@@ -1,0 +1,83 @@
+/**
+ * A session worker: owns one onnxruntime InferenceSession. `session.run` of onnxruntime-node
+ * blocks the thread that calls it (the binding runs the graph synchronously), so it must never
+ * run on the HTTP event loop; each worker runs one call at a time, and queued calls wait in its
+ * message queue (the pipeline that keeps it busy).
+ *
+ * Execution providers are tried in the configured order, each on its own, so the one reported
+ * is the one actually in use (onnxruntime would otherwise silently place the graph on CPU).
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import * as ort from 'onnxruntime-node';
+import type { ProviderAttempt, RunRequest, ValueInfo, WorkerInit, WorkerMessage } from './protocol.js';
+import { sessionOptions } from './session.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+ort.env.logLevel = 'error';
+
+function post(msg: WorkerMessage, transfer: ArrayBuffer[] = []) {
+  port.postMessage(msg, transfer);
+}
+
+function infos(meta: readonly ort.InferenceSession.ValueMetadata[] | undefined, names: readonly string[]): ValueInfo[] {
+  if (!meta) return names.map((name) => ({ name, isTensor: true }));
+  return meta.map((m) =>
+    m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: [...m.shape] } : { name: m.name, isTensor: false },
+  );
+}
+
+async function load(): Promise<ort.InferenceSession | null> {
+  const attempts: ProviderAttempt[] = [];
+  const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
+  for (const provider of init.providers) {
+    if (!supported.has(provider)) {
+      attempts.push({ provider, error: 'not supported by this onnxruntime-node build' });
+      continue;
+    }
+    const t0 = performance.now();
+    try {
+      const session = await ort.InferenceSession.create(init.graphPath, sessionOptions(provider, init.intraOpThreads));
+      post({
+        type: 'ready',
+        provider,
+        attempts,
+        inputs: infos(session.inputMetadata, session.inputNames),
+        outputs: infos(session.outputMetadata, session.outputNames),
+        loadMs: performance.now() - t0,
+      });
+      return session;
+    } catch (e) {
+      attempts.push({ provider, error: (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300) });
+    }
+  }
+  post({ type: 'load-error', message: `no execution provider could load the graph (${attempts.map((a) => `${a.provider}: ${a.error}`).join('; ')})`, attempts });
+  return null;
+}
+
+const session = await load();
+if (session) {
+  const outName = session.outputNames[0];
+  port.on('message', async (req: RunRequest) => {
+    const { id, rows, chw, x, sigma, labels } = req;
+    const n = chw[0] * chw[1] * chw[2];
+    try {
+      const t0 = performance.now();
+      const feeds = {
+        x: new ort.Tensor('float32', x.subarray(0, rows * n), [rows, chw[0], chw[1], chw[2]]),
+        sigma: new ort.Tensor('float32', sigma.subarray(0, rows), [rows]),
+        class_labels: new ort.Tensor('int64', labels.subarray(0, rows), [rows]),
+      };
+      const res = await session.run(feeds);
+      const data = res[outName].data as Float32Array;
+      const runMs = performance.now() - t0;
+      // The binding hands back a typed array that owns its buffer; transfer it when it is the
+      // whole buffer, otherwise copy once (still no structured-clone of the inputs).
+      const out = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+      post({ type: 'result', id, out, x, sigma, labels, runMs }, [out.buffer as ArrayBuffer, x.buffer as ArrayBuffer, sigma.buffer as ArrayBuffer, labels.buffer as ArrayBuffer]);
+    } catch (e) {
+      post({ type: 'run-error', id, message: e instanceof Error ? e.message : String(e), x, sigma, labels }, [x.buffer as ArrayBuffer, sigma.buffer as ArrayBuffer, labels.buffer as ArrayBuffer]);
+    }
+  });
+}

@@ -1,0 +1,191 @@
+/**
+ * The model registry: scans MODELS_DIR for folders with a model.json, validates each manifest
+ * (./manifest.ts), verifies every graph's SHA-256, loads it in the engine, checks its I/O
+ * against the contract (./contract.ts) and warms it up. A bad model is logged, kept in the list
+ * with its error (so GET /v1/models says what is wrong) and skipped; the others are served.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config, ExecutionProviderName } from '../config.js';
+import { Engine, type LoadInfo } from '../engine/index.js';
+import { Scheduler } from '../scheduler/index.js';
+import { contractProblems } from './contract.js';
+import { describeZodError, ManifestSchema, type GraphEntry, type Manifest } from './manifest.js';
+
+export type ModelStatus = 'loading' | 'ready' | 'error';
+
+/** One servable graph (a `graphs[]` entry of a manifest), or a folder that failed before that. */
+export interface ModelEntry {
+  /** the name requests use: graphs[].model, or the folder name for a broken manifest */
+  name: string;
+  folder: string;
+  status: ModelStatus;
+  error?: string;
+  manifest?: Manifest;
+  graph?: GraphEntry;
+  load?: LoadInfo;
+  engine?: Engine;
+  scheduler?: Scheduler;
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+export class Registry {
+  readonly entries = new Map<string, ModelEntry>();
+  private readonly loading: Promise<void>[] = [];
+
+  constructor(
+    private readonly cfg: Config,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  /** Scan the folder and start loading every graph; resolves when all are ready or failed. */
+  async loadAll(): Promise<void> {
+    const dir = resolve(this.cfg.MODELS_DIR);
+    let names: string[] = [];
+    try {
+      names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+    } catch (e) {
+      this.log.error({ dir, err: (e as Error).message }, 'cannot read the models folder; serving no models');
+      return;
+    }
+    for (const folder of names) {
+      const path = join(dir, folder);
+      let manifest: Manifest;
+      try {
+        const text = await readFile(join(path, 'model.json'), 'utf8').catch((e: NodeJS.ErrnoException) => {
+          throw e.code === 'ENOENT' ? Object.assign(new Error('no model.json'), { skip: true }) : e;
+        });
+        let json: unknown;
+        try {
+          json = JSON.parse(text);
+        } catch (e) {
+          throw new Error(`model.json is not valid JSON: ${(e as Error).message}`);
+        }
+        const r = ManifestSchema.safeParse(json);
+        if (!r.success) throw new Error(`model.json is invalid: ${describeZodError(r.error)}`);
+        manifest = r.data;
+      } catch (e) {
+        if ((e as { skip?: boolean }).skip) {
+          this.log.warn({ folder }, 'folder has no model.json; ignored');
+          continue;
+        }
+        this.fail({ name: folder, folder, status: 'error' }, (e as Error).message);
+        continue;
+      }
+      for (const graph of manifest.graphs) {
+        if (this.entries.has(graph.model)) {
+          this.log.error({ folder, model: graph.model }, 'duplicate model name; the later one is skipped');
+          continue;
+        }
+        const entry: ModelEntry = { name: graph.model, folder, status: 'loading', manifest, graph };
+        this.entries.set(entry.name, entry);
+        this.loading.push(this.loadGraph(entry, join(path, graph.file)));
+      }
+    }
+    await Promise.all(this.loading);
+  }
+
+  private fail(entry: ModelEntry, error: string) {
+    entry.status = 'error';
+    entry.error = error;
+    if (!this.entries.has(entry.name)) this.entries.set(entry.name, entry);
+    this.log.error({ model: entry.name, folder: entry.folder, error }, 'model skipped');
+  }
+
+  private async loadGraph(entry: ModelEntry, path: string): Promise<void> {
+    const m = entry.manifest!;
+    const g = entry.graph!;
+    try {
+      const st = await stat(path).catch(() => null);
+      if (!st?.isFile()) throw new Error(`graph file ${g.file} not found`);
+      const digest = await sha256File(path);
+      if (digest !== g.sha256.toLowerCase()) throw new Error(`SHA-256 mismatch for ${g.file}: manifest ${g.sha256}, file ${digest}`);
+      const engine = new Engine({
+        graphPath: path,
+        providers: this.cfg.EXECUTION_PROVIDERS as ExecutionProviderName[],
+        intraOpThreads: this.cfg.INTRA_OP_THREADS,
+        workers: this.cfg.ENGINE_WORKERS,
+      });
+      const info = await engine.load();
+      const problems = contractProblems(info.inputs, info.outputs, m.image);
+      if (problems.length) {
+        await engine.close();
+        throw new Error(`graph ${g.file} breaks the model contract: ${problems.join('; ')}`);
+      }
+      entry.engine = engine;
+      entry.load = info;
+      entry.scheduler = new Scheduler(engine, {
+        channels: m.image.channels,
+        height: m.image.height,
+        width: m.image.width,
+        sigmaMin: m.sigma.min,
+        clamp: m.clamp,
+        maxRows: this.cfg.MAX_BATCH,
+        maxWaitMs: this.cfg.MAX_WAIT_MS,
+        queueLimit: this.cfg.QUEUE_LIMIT,
+        pipelineDepth: this.cfg.PIPELINE_DEPTH,
+        deadlineMs: this.cfg.REQUEST_DEADLINE_MS,
+      });
+      await this.warmUp(entry);
+      entry.status = 'ready';
+      this.log.info({ model: entry.name, provider: info.provider, attempts: info.attempts, loadMs: Math.round(info.loadMs) }, 'model ready');
+    } catch (e) {
+      this.fail(entry, (e as Error).message);
+    }
+  }
+
+  /**
+   * Runs a full batch and a single row through every worker so the first request does not pay
+   * for lazy allocation and kernel selection; also proves the graph runs and outputs the right
+   * number of values.
+   */
+  private async warmUp(entry: ModelEntry) {
+    const m = entry.manifest!;
+    const engine = entry.engine!;
+    const n = m.image.channels * m.image.height * m.image.width;
+    const rowsList = [...new Set([this.cfg.MAX_BATCH, 1])];
+    for (let w = 0; w < engine.workerCount; w++) {
+      for (const rows of rowsList) {
+        const bufs = { x: new Float32Array(rows * n), sigma: new Float32Array(rows).fill(m.sigma.max), labels: new BigInt64Array(rows) };
+        const r = await engine.run(w, rows, [m.image.channels, m.image.height, m.image.width], bufs);
+        if (r.out.length !== rows * n) throw new Error(`graph output has ${r.out.length} values for ${rows} rows, expected ${rows * n}`);
+        for (let k = 0; k < r.out.length; k++) if (!Number.isFinite(r.out[k])) throw new Error('graph output is not finite at warm-up');
+      }
+    }
+  }
+
+  get(name: string): ModelEntry | undefined {
+    return this.entries.get(name);
+  }
+
+  /** The model a request without `model` uses: DEFAULT_MODEL, else the first ready guided graph, else the first ready one. */
+  defaultName(): string | undefined {
+    if (this.cfg.DEFAULT_MODEL) return this.cfg.DEFAULT_MODEL;
+    const ready = [...this.entries.values()].filter((e) => e.status === 'ready');
+    return (ready.find((e) => e.graph?.null_class !== null) ?? ready[0])?.name;
+  }
+
+  /** Every enabled model is loaded, warmed and has live workers (and there is at least one). */
+  ready(): { ready: boolean; reason: string } {
+    const all = [...this.entries.values()];
+    const loading = all.filter((e) => e.status === 'loading');
+    if (loading.length) return { ready: false, reason: `loading ${loading.map((e) => e.name).join(', ')}` };
+    const dead = all.filter((e) => e.status === 'ready' && !e.engine?.alive);
+    if (dead.length) return { ready: false, reason: `engine workers down for ${dead.map((e) => e.name).join(', ')}` };
+    if (!all.some((e) => e.status === 'ready')) return { ready: false, reason: 'no model loaded' };
+    return { ready: true, reason: 'ok' };
+  }
+
+  async close(): Promise<void> {
+    for (const e of this.entries.values()) e.scheduler?.close();
+    await Promise.all([...this.entries.values()].map((e) => e.engine?.close()));
+  }
+}

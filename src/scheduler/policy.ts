@@ -1,0 +1,73 @@
+/**
+ * Step-level (continuous) batching policy — pure functions, so the rules are testable apart from
+ * the machinery. The model of the world: a list of lanes (one image each) in FIFO order (oldest
+ * request first, then image index); a lane is either ready for its next network call or in
+ * flight; a guided lane needs 2 rows (class + null class), an unguided lane 1.
+ */
+
+export interface LaneView {
+  rows: 1 | 2;
+  inFlight: boolean;
+}
+
+/**
+ * Lanes for the next call: FIFO greedy — take ready lanes oldest first while their rows fit in
+ * `maxRows`. A lane that no longer fits is passed over so a smaller one behind it can fill the
+ * last row; the passed-over lane is still the oldest next time, so it cannot starve.
+ * Returns positions in `lanes` and the total row count.
+ */
+export function planBatch(lanes: readonly LaneView[], maxRows: number): { picked: number[]; rows: number } {
+  const picked: number[] = [];
+  let rows = 0;
+  for (let i = 0; i < lanes.length && rows < maxRows; i++) {
+    const l = lanes[i];
+    if (l.inFlight || rows + l.rows > maxRows) continue;
+    picked.push(i);
+    rows += l.rows;
+  }
+  return { picked, rows };
+}
+
+export interface DispatchState {
+  /** rows the ready lanes would fill (capped at what one call can take is fine) */
+  readyRows: number;
+  /** when the oldest ready lane became ready (ms, same clock as now) */
+  oldestReadyAt: number;
+  now: number;
+  /** a worker exists that can take another call */
+  workerFree: boolean;
+}
+
+export interface DispatchKnobs {
+  maxRows: number;
+  maxWaitMs: number;
+}
+
+export type Decision = { action: 'dispatch' } | { action: 'wait'; ms: number } | { action: 'idle' };
+
+/**
+ * When to make the next network call: at once when a full batch is ready, else once the oldest
+ * ready lane has waited `maxWaitMs` for company; never when no worker can take the call (the
+ * completion of one triggers the next decision).
+ */
+export function decide(s: DispatchState, k: DispatchKnobs): Decision {
+  if (s.readyRows === 0 || !s.workerFree) return { action: 'idle' };
+  if (s.readyRows >= k.maxRows) return { action: 'dispatch' };
+  const waited = s.now - s.oldestReadyAt;
+  if (waited >= k.maxWaitMs) return { action: 'dispatch' };
+  return { action: 'wait', ms: k.maxWaitMs - waited };
+}
+
+/** Admission: does a request of `images` lanes fit under the queue limit? */
+export function admits(depth: number, images: number, queueLimit: number): boolean {
+  return depth + images <= queueLimit;
+}
+
+/**
+ * Retry-After (whole seconds, ≥ 1) for a 503: how long the lanes already queued take to drain
+ * at the recent throughput (`rowsPerSecond`), each lane needing `rowsPerLane` rows in all.
+ */
+export function retryAfterSeconds(depth: number, rowsPerLane: number, rowsPerSecond: number): number {
+  if (!(rowsPerSecond > 0)) return 1;
+  return Math.max(1, Math.min(60, Math.ceil((depth * rowsPerLane) / rowsPerSecond)));
+}
