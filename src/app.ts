@@ -1,0 +1,42 @@
+/**
+ * Builds the fastify application (fastify's demo layout: app.ts builds, server.ts listens).
+ * Tests build it, `await app.registry.loadAll()`, and use `inject()`.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from './config.js';
+import { Registry } from './models/registry.js';
+import errorsPlugin from './plugins/errors.js';
+import generateRoute from './routes/generate.js';
+import healthRoute from './routes/health.js';
+import modelsRoute from './routes/models.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    registry: Registry;
+    config: Config;
+  }
+}
+
+export async function buildApp(config: Config): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL },
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // the event loop must stay free: no per-request work beyond parsing and bookkeeping
+    disableRequestLogging: config.LOG_LEVEL !== 'debug' && config.LOG_LEVEL !== 'trace',
+    return503OnClosing: true,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const registry = new Registry(config, app.log);
+  app.decorate('registry', registry);
+  app.decorate('config', config);
+  app.addHook('onClose', async () => registry.close());
+
+  await app.register(errorsPlugin, { bodyLimit: config.BODY_LIMIT_BYTES });
+  await app.register(healthRoute, { registry });
+  await app.register(modelsRoute, { registry });
+  await app.register(generateRoute, { registry, config });
+  return app;
+}

@@ -1,0 +1,52 @@
+/** GET /v1/models and GET /v1/models/{name}: manifests, classes, limits, provider, status. */
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ErrorResponse, ModelInfo, ModelsResponse } from '../api/schemas.js';
+import { UnknownModel } from '../errors.js';
+import type { ModelEntry, Registry } from '../models/registry.js';
+
+export function describeModel(e: ModelEntry): z.output<typeof ModelInfo> {
+  const base = { name: e.name, status: e.status, ...(e.error ? { error: e.error } : {}), folder: e.folder };
+  const m = e.manifest;
+  const g = e.graph;
+  if (!m || !g) return base;
+  return {
+    ...base,
+    kind: g.kind,
+    description: m.description,
+    image: m.image,
+    classes: m.classes,
+    null_class: g.null_class,
+    guidance: g.guidance,
+    guided: g.null_class !== null,
+    sigma: m.sigma,
+    clamp: m.clamp,
+    default_sampler: m.default_sampler,
+    default_steps: m.default_steps,
+    max_steps: m.max_steps,
+    schedules: m.schedules,
+    file: g.file,
+    sha256: g.sha256,
+    execution_provider: e.load?.provider ?? null,
+    provider_attempts: e.load?.attempts ?? [],
+    provenance: m.provenance ?? {},
+    metrics: m.metrics ?? {},
+    queue_depth: e.scheduler?.queueDepth ?? 0,
+  };
+}
+
+const modelsRoute: FastifyPluginAsyncZod<{ registry: Registry }> = async (app, { registry }) => {
+  app.get('/v1/models', { schema: { summary: 'List models', response: { 200: ModelsResponse } } }, async () => ({
+    models: [...registry.entries.values()].map(describeModel),
+  }));
+  app.get(
+    '/v1/models/:name',
+    { schema: { summary: 'One model', params: z.object({ name: z.string().min(1).max(128) }), response: { 200: ModelInfo, 404: ErrorResponse } } },
+    async (req) => {
+      const e = registry.get(req.params.name);
+      if (!e) throw new UnknownModel(req.params.name);
+      return describeModel(e);
+    },
+  );
+};
+export default modelsRoute;

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import { encodeImage, interleave } from '../../src/images/encode.js';
+
+test('interleave [C,H,W] → [H,W,C]', () => {
+  // 2×1 image, 3 channels: R plane [1,2], G plane [3,4], B plane [5,6]
+  assert.deepEqual(Array.from(interleave(Uint8Array.from([1, 2, 3, 4, 5, 6]), 3, 1, 2)), [1, 3, 5, 2, 4, 6]);
+});
+
+test('png round-trips pixels exactly, rgb and grayscale, with nearest-neighbour scale', async () => {
+  const rgb = Uint8Array.from({ length: 3 * 2 * 2 }, (_, i) => i * 20);
+  const png = await encodeImage(rgb, { channels: 3, height: 2, width: 2 }, 'png');
+  const back = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(back.info.channels, 3);
+  assert.deepEqual(Array.from(back.data), Array.from(interleave(rgb, 3, 2, 2)));
+
+  const gray = Uint8Array.from([0, 85, 170, 255]);
+  const g = await encodeImage(gray, { channels: 1, height: 2, width: 2 }, 'png', 3);
+  assert.equal((await sharp(g).metadata()).channels, 1); // a grayscale PNG
+  const gb = await sharp(g).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(gb.info.width, 6);
+  assert.equal(gb.info.height, 6);
+  assert.equal(gb.data[0], 0);
+  assert.equal(gb.data[2], 0);
+  assert.equal(gb.data[3], 85);
+  assert.equal(gb.data[6 * 3 + 5], 255);
+  assert.equal(gb.data[6 * 5 + 0], 170);
+});
+
+test('webp (lossless) and jpeg encode with the right signatures', async () => {
+  const px = Uint8Array.from({ length: 3 * 8 * 8 }, (_, i) => (i * 7) & 255);
+  const webp = await encodeImage(px, { channels: 3, height: 8, width: 8 }, 'webp');
+  assert.equal(webp.subarray(8, 12).toString('ascii'), 'WEBP');
+  const back = await sharp(webp).raw().toBuffer();
+  assert.deepEqual(Array.from(back), Array.from(interleave(px, 3, 8, 8)));
+  const jpg = await encodeImage(px.subarray(0, 64), { channels: 1, height: 8, width: 8 }, 'jpeg', 2);
+  assert.equal(jpg[0], 0xff);
+  assert.equal(jpg[1], 0xd8);
+  const meta = await sharp(jpg).metadata();
+  assert.equal(meta.width, 16);
+  assert.equal(meta.channels, 1);
+});
