@@ -28,7 +28,7 @@ export const ConfigSchema = z.object({
       return [...new Set(list)] as ExecutionProviderName[];
     })
     .describe('onnxruntime execution providers in order of preference; the first that loads is used'),
-  MAX_BATCH: int(1, 4096).default(64).describe('max rows per network call (a guided image takes 2)'),
+  MAX_BATCH: int(2, 4096).default(64).describe('max rows per network call (a guided image takes 2)'),
   MAX_WAIT_MS: z.coerce.number().min(0).max(10_000).default(2).describe('how long a ready lane may wait for a fuller batch'),
   QUEUE_LIMIT: int(1, 1_000_000).default(1024).describe('max images queued or in progress; beyond it 503 + Retry-After'),
   REQUEST_DEADLINE_MS: int(1, 3_600_000).default(30_000).describe('a request not finished by then gets 504 and its lanes are dropped'),
