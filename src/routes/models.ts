@@ -32,6 +32,7 @@ export function describeModel(e: ModelEntry): z.output<typeof ModelInfo> {
     provenance: m.provenance ?? {},
     metrics: m.metrics ?? {},
     queue_depth: e.scheduler?.queueDepth ?? 0,
+    stats: e.scheduler ? { ...e.scheduler.stats } : null,
   };
 }
 

@@ -40,10 +40,14 @@ export function combineGuidance(
   return out;
 }
 
-/** ODE update x ← D + σ_next·(x − D)/σ_cur, in place on x (the implied noise ε̂ = (x − D)/σ_cur reused). */
+/**
+ * ODE update x ← D + σ_next·ε̂ with the implied VE noise ε̂ = (x − D)/σ_cur (JFDL's view of a CM as
+ * an ODE solver), in place on x. Evaluated in this order, like training/sampler.py, so the float64
+ * roundings agree too.
+ */
 export function odeStep(x: Float32Array, d: Float32Array, sigmaCur: number, sigmaNext: number): Float32Array {
   const n = x.length;
-  for (let k = 0; k < n; k++) x[k] = d[k] + (sigmaNext * (x[k] - d[k])) / sigmaCur;
+  for (let k = 0; k < n; k++) x[k] = d[k] + sigmaNext * ((x[k] - d[k]) / sigmaCur);
   return x;
 }
 

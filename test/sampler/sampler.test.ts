@@ -51,8 +51,8 @@ test('ode and consistency updates', () => {
   const x = Float32Array.from([10, -4]);
   const d = Float32Array.from([0.5, -0.5]);
   odeStep(x, d, 10, 2);
-  assert.equal(x[0], Math.fround(0.5 + (2 * (10 - 0.5)) / 10));
-  assert.equal(x[1], Math.fround(-0.5 + (2 * (-4 + 0.5)) / 10));
+  assert.equal(x[0], Math.fround(0.5 + 2 * ((10 - 0.5) / 10)));
+  assert.equal(x[1], Math.fround(-0.5 + 2 * ((-4 + 0.5) / 10)));
   const y = Float32Array.from([9, 9]);
   consistencyStep(y, d, Float32Array.from([1, -1]), 2, 0.002);
   const s = Math.sqrt(4 - 0.002 ** 2);
