@@ -38,8 +38,18 @@ export interface RunOutput {
   runMs: number;
 }
 
-// Running from TypeScript sources (tsx, tests) the worker is worker.ts; compiled, worker.js.
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
+// Running from TypeScript sources (tsx: tests, bench) the worker is worker.ts and needs tsx's
+// loader registered inside the worker thread (Node 20 does not carry loader hooks into workers);
+// compiled, it is plain worker.js.
+const fromSource = import.meta.url.endsWith('.ts');
+const workerUrl = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url);
+
+function spawnWorker(init: WorkerInit): Worker {
+  if (!fromSource) return new Worker(fileURLToPath(workerUrl), { workerData: init });
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(workerUrl.href)}); })`;
+  return new Worker(boot, { eval: true, workerData: init });
+}
 
 interface Pending {
   resolve: (r: RunOutput) => void;
@@ -53,7 +63,7 @@ class SessionWorker {
   dead: Error | null = null;
 
   constructor(init: WorkerInit, onLoad: (m: WorkerMessage) => void, onDeath: (e: Error) => void) {
-    this.worker = new Worker(fileURLToPath(workerUrl), { workerData: init });
+    this.worker = spawnWorker(init);
     this.worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'ready' || m.type === 'load-error') return onLoad(m);
       this.settle(m);

@@ -7,6 +7,9 @@
  * Execution providers are tried in the configured order, each on its own, so the one reported
  * is the one actually in use (onnxruntime would otherwise silently place the graph on CPU).
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
@@ -28,12 +31,36 @@ function infos(meta: readonly ort.InferenceSession.ValueMetadata[] | undefined, 
   );
 }
 
+/**
+ * Whether a provider that is not bundled with onnxruntime-node (CUDA, TensorRT: fetched by its
+ * postinstall, skipped here via `onnxruntime-node-install=skip`) has its shared library next to
+ * the binding. Checking first avoids onnxruntime's noisy native error for a missing library.
+ * Unknown layouts answer true, so the real attempt decides.
+ */
+function providerLibraryPresent(provider: string): boolean {
+  try {
+    const root = join(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')), '..', 'bin');
+    const dirs: string[] = [];
+    for (const napi of readdirSync(root)) dirs.push(join(root, napi, process.platform, process.arch));
+    const existing = dirs.filter((d) => existsSync(d));
+    if (!existing.length) return true;
+    return existing.some((d) => readdirSync(d).some((f) => f.includes(`providers_${provider}`)));
+  } catch {
+    return true;
+  }
+}
+
 async function load(): Promise<ort.InferenceSession | null> {
   const attempts: ProviderAttempt[] = [];
-  const supported = new Set(ort.listSupportedBackends().map((b) => b.name));
+  const backends = new Map(ort.listSupportedBackends().map((b) => [b.name, b]));
   for (const provider of init.providers) {
-    if (!supported.has(provider)) {
+    const backend = backends.get(provider);
+    if (!backend) {
       attempts.push({ provider, error: 'not supported by this onnxruntime-node build' });
+      continue;
+    }
+    if (!backend.bundled && !providerLibraryPresent(provider)) {
+      attempts.push({ provider, error: `provider library not installed (onnxruntime-node was installed with its ${provider} download skipped)` });
       continue;
     }
     const t0 = performance.now();
