@@ -222,7 +222,8 @@ export class Scheduler {
         if (l.readyAt < oldest) oldest = l.readyAt;
         if (readyRows >= this.o.maxRows) break;
       }
-      const d = decide({ readyRows, oldestReadyAt: oldest, now: performance.now(), workerFree: worker >= 0 }, this.o.maxRows > 0 ? { maxRows: this.o.maxRows, maxWaitMs: this.o.maxWaitMs } : { maxRows: 1, maxWaitMs: 0 });
+      const workerIdle = worker >= 0 && this.engine.inFlight()[worker] === 0;
+      const d = decide({ readyRows, oldestReadyAt: oldest, now: performance.now(), workerFree: worker >= 0, workerIdle }, { maxRows: this.o.maxRows, maxWaitMs: this.o.maxWaitMs });
       if (d.action === 'wait') {
         if (!this.timer) {
           this.timer = setTimeout(() => {
@@ -325,7 +326,8 @@ export class Scheduler {
         // consistency: fresh noise z_{i+1}, Philox counter j = i + 1
         else consistencyStep(lane.x, d, gaussianNoise(spec.seed, lane.index, lane.step + 1, n, this.scratchNoise()), sNext, this.o.sigmaMin);
         lane.step++;
-        lane.readyAt = now;
+        // a lane in progress never waits for company: max wait only batches new arrivals
+        lane.readyAt = -Infinity;
       } else {
         quantise(d, job.result.pixels[lane.index]);
         finished = true;

@@ -36,6 +36,8 @@ export interface DispatchState {
   now: number;
   /** a worker exists that can take another call */
   workerFree: boolean;
+  /** that worker has nothing queued or running */
+  workerIdle: boolean;
 }
 
 export interface DispatchKnobs {
@@ -46,13 +48,19 @@ export interface DispatchKnobs {
 export type Decision = { action: 'dispatch' } | { action: 'wait'; ms: number } | { action: 'idle' };
 
 /**
- * When to make the next network call: at once when a full batch is ready, else once the oldest
- * ready lane has waited `maxWaitMs` for company; never when no worker can take the call (the
- * completion of one triggers the next decision).
+ * When to make the next network call:
+ * - a full batch is ready → now (into the worker's queue if it is busy: pipelining, so the
+ *   worker starts the next call without waiting for the main thread);
+ * - a partial batch while the worker is busy → hold it: it cannot run sooner anyway, and lanes
+ *   arriving or returning meanwhile make it fuller (the completion re-runs this decision);
+ * - a partial batch with the worker idle → once the oldest ready lane has waited `maxWaitMs` for
+ *   company (lanes returning from a call count as having waited already, see the scheduler);
+ * - no worker can take a call → nothing until one completes.
  */
 export function decide(s: DispatchState, k: DispatchKnobs): Decision {
   if (s.readyRows === 0 || !s.workerFree) return { action: 'idle' };
   if (s.readyRows >= k.maxRows) return { action: 'dispatch' };
+  if (!s.workerIdle) return { action: 'idle' };
   const waited = s.now - s.oldestReadyAt;
   if (waited >= k.maxWaitMs) return { action: 'dispatch' };
   return { action: 'wait', ms: k.maxWaitMs - waited };

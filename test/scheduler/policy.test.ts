@@ -23,12 +23,17 @@ test('planBatch mixes guided and unguided lanes of any step in one call (FIFO)',
 
 test('decide: full batch now, partial after max wait, nothing without a free worker', () => {
   const k = { maxRows: 8, maxWaitMs: 5 };
-  assert.deepEqual(decide({ readyRows: 8, oldestReadyAt: 100, now: 100, workerFree: true }, k), { action: 'dispatch' });
-  assert.deepEqual(decide({ readyRows: 3, oldestReadyAt: 100, now: 102, workerFree: true }, k), { action: 'wait', ms: 3 });
-  assert.deepEqual(decide({ readyRows: 3, oldestReadyAt: 100, now: 105, workerFree: true }, k), { action: 'dispatch' });
-  assert.deepEqual(decide({ readyRows: 8, oldestReadyAt: 100, now: 200, workerFree: false }, k), { action: 'idle' });
-  assert.deepEqual(decide({ readyRows: 0, oldestReadyAt: 0, now: 200, workerFree: true }, k), { action: 'idle' });
-  assert.deepEqual(decide({ readyRows: 1, oldestReadyAt: 100, now: 100, workerFree: true }, { maxRows: 8, maxWaitMs: 0 }), { action: 'dispatch' });
+  assert.deepEqual(decide({ readyRows: 8, oldestReadyAt: 100, now: 100, workerFree: true, workerIdle: true }, k), { action: 'dispatch' });
+  assert.deepEqual(decide({ readyRows: 3, oldestReadyAt: 100, now: 102, workerFree: true, workerIdle: true }, k), { action: 'wait', ms: 3 });
+  assert.deepEqual(decide({ readyRows: 3, oldestReadyAt: 100, now: 105, workerFree: true, workerIdle: true }, k), { action: 'dispatch' });
+  assert.deepEqual(decide({ readyRows: 8, oldestReadyAt: 100, now: 200, workerFree: false, workerIdle: false }, k), { action: 'idle' });
+  assert.deepEqual(decide({ readyRows: 0, oldestReadyAt: 0, now: 200, workerFree: true, workerIdle: true }, k), { action: 'idle' });
+  // busy worker: a full batch is queued behind the running call, a partial one is held
+  assert.deepEqual(decide({ readyRows: 8, oldestReadyAt: 100, now: 100, workerFree: true, workerIdle: false }, k), { action: 'dispatch' });
+  assert.deepEqual(decide({ readyRows: 7, oldestReadyAt: 0, now: 200, workerFree: true, workerIdle: false }, k), { action: 'idle' });
+  // lanes back from a call (readyAt −∞) go at once to an idle worker
+  assert.deepEqual(decide({ readyRows: 2, oldestReadyAt: -Infinity, now: 1, workerFree: true, workerIdle: true }, { maxRows: 8, maxWaitMs: 1e6 }), { action: 'dispatch' });
+  assert.deepEqual(decide({ readyRows: 1, oldestReadyAt: 100, now: 100, workerFree: true, workerIdle: true }, { maxRows: 8, maxWaitMs: 0 }), { action: 'dispatch' });
 });
 
 test('admission and Retry-After', () => {
