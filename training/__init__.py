@@ -1,0 +1,1 @@
+"""jfdl-serve training pipeline: consistency training, JFDL guidance alignment, evaluation, export."""

@@ -1,0 +1,80 @@
+"""Command line: `python3 -m training <command> [options]`. Commands only parse options; the work
+is in the modules (stages, evaluate, export)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python3 -m training")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    t = sub.add_parser("train", help="stage 0: consistency training of the conditional CM")
+    t.add_argument("--data", default="digits16", help="'digits16' or an image-folder root")
+    t.add_argument("--size", type=int, default=16)
+    t.add_argument("--channels", type=int, default=1)
+    t.add_argument("--out", default="runs/digits16")
+    t.add_argument("--iters", type=int, default=4000)
+    t.add_argument("--minutes", type=float, default=None, help="size the run to a time budget instead")
+    t.add_argument("--batch", type=int, default=128)
+    t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--ema-decay", type=float, default=0.9995)
+
+    a = sub.add_parser("align", help="stages 1-2: learn the JFDL null-class guidance embedding")
+    a.add_argument("--data", default="digits16")
+    a.add_argument("--size", type=int, default=16)
+    a.add_argument("--channels", type=int, default=1)
+    a.add_argument("--out", default="runs/digits16")
+    a.add_argument("--stage1-iters", type=int, default=800)
+    a.add_argument("--stage2-iters", type=int, default=800)
+    a.add_argument("--batch", type=int, default=128)
+    a.add_argument("--lr", type=float, default=1e-2)
+
+    for name, hlp in [("evaluate", "classifier, metrics grid, normality tests, sample grid"),
+                      ("export", "ONNX graphs, manifest, golden vectors, model card"),
+                      ("all", "every stage from scratch")]:
+        p = sub.add_parser(name, help=hlp)
+        p.add_argument("--out", default="runs/digits16")
+        p.add_argument("--model-dir", default="models/digits16")
+        p.add_argument("--images-per-class", type=int, default=100)
+        if name == "all":
+            p.add_argument("--iters", type=int, default=4000)
+            p.add_argument("--minutes", type=float, default=None)
+            p.add_argument("--batch", type=int, default=128)
+    sub.add_parser("tiny", help="the random-weight RGB 8x8 test model").add_argument(
+        "--dir", default="test/fixtures/models/tiny-rgb8")
+
+    args = ap.parse_args(argv)
+    from . import data as D
+
+    if args.cmd == "train":
+        from .stages import stage0_consistency_training
+        ds = D.load(args.data, args.size, args.channels)
+        r = stage0_consistency_training(ds, f"{args.out}/stage0", args.iters, args.minutes, args.batch, args.lr, args.seed,
+                                       ema_decay=args.ema_decay)
+    elif args.cmd == "align":
+        from .stages import stage12_jfdl
+        ds = D.load(args.data, args.size, args.channels)
+        r = stage12_jfdl(ds, f"{args.out}/stage0", f"{args.out}/jfdl", args.stage1_iters, args.stage2_iters,
+                         args.batch, args.lr)
+    elif args.cmd == "evaluate":
+        from .evaluate import evaluate_all
+        r = evaluate_all(args.out, args.images_per_class)
+    elif args.cmd == "export":
+        from .export import export_all
+        r = export_all(args.out, args.model_dir)
+    elif args.cmd == "tiny":
+        from .export import export_tiny
+        r = export_tiny(args.dir)
+    elif args.cmd == "all":
+        from .pipeline import run_all
+        r = run_all(args)
+    print(json.dumps(r, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""Datasets. Images are float32 in [-1, 1], shape [N, C, H, W]; labels int64 in 0..K-1."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import List
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+SPLIT_SEED = 0
+HELD_OUT = 300
+
+
+@dataclass
+class Dataset:
+    name: str
+    classes: List[str]
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+
+    @property
+    def shape(self):
+        return tuple(self.train_x.shape[1:])
+
+
+def _split(x: torch.Tensor, y: torch.Tensor, held_out: int, seed: int):
+    """Seeded, stratified split: the held-out part is the same on every machine and never trained on."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y))
+    tr, te = train_test_split(idx, test_size=held_out, random_state=seed, stratify=y.numpy())
+    tr.sort(), te.sort()
+    return x[tr], y[tr], x[te], y[te]
+
+
+def load_digits16(size: int = 16) -> Dataset:
+    """scikit-learn's handwritten digits (1,797 real 8x8 images, values 0..16), bilinear-upsampled to
+    size x size and scaled to [-1, 1]. Bundled with scikit-learn, so nothing is downloaded."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    x = (x.clamp(0, 1) * 2 - 1).contiguous()
+    y = torch.tensor(d.target, dtype=torch.int64)
+    tx, ty, vx, vy = _split(x, y, HELD_OUT, SPLIT_SEED)
+    return Dataset("digits16", [str(i) for i in range(10)], tx, ty, vx, vy)
+
+
+def load_image_folder(root: str, size: int, channels: int, held_out: float = 0.1) -> Dataset:
+    """One sub-folder of PNG/JPEG images per class (class names = folder names, sorted), resized
+    to size x size, gray (channels=1) or RGB (channels=3). For users' own data, e.g. CIFAR-10
+    exported as PNG folders."""
+    from PIL import Image
+
+    classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    if not classes:
+        raise ValueError(f"{root}: no class sub-folders")
+    xs, ys = [], []
+    for k, c in enumerate(classes):
+        for f in sorted(os.listdir(os.path.join(root, c))):
+            if not f.lower().endswith((".png", ".jpg", ".jpeg")):
+                continue
+            im = Image.open(os.path.join(root, c, f)).convert("L" if channels == 1 else "RGB")
+            im = im.resize((size, size), Image.BICUBIC)
+            a = np.asarray(im, dtype=np.float32) / 127.5 - 1.0
+            xs.append(a[None] if channels == 1 else a.transpose(2, 0, 1))
+            ys.append(k)
+    x = torch.tensor(np.stack(xs))
+    y = torch.tensor(ys, dtype=torch.int64)
+    n_out = max(len(classes), int(round(held_out * len(y))))
+    tx, ty, vx, vy = _split(x, y, n_out, SPLIT_SEED)
+    return Dataset(os.path.basename(os.path.normpath(root)), classes, tx, ty, vx, vy)
+
+
+def load(spec: str, size: int = 16, channels: int = 1) -> Dataset:
+    return load_digits16(size) if spec == "digits16" else load_image_folder(spec, size, channels)

@@ -1,0 +1,50 @@
+"""Noise schedules and the consistency-training curriculum (Song & Dhariwal 2023, "Improved
+Techniques for Training Consistency Models", iCT)."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+SIGMA_MIN = 0.002
+SIGMA_MAX = 80.0
+SIGMA_DATA = 0.5
+RHO = 7.0
+
+
+def karras_sigmas(n: int, sigma_min: float = SIGMA_MIN, sigma_max: float = SIGMA_MAX, rho: float = RHO) -> torch.Tensor:
+    """n noise levels, *ascending* from sigma_min to sigma_max (EDM eq. 5, as CT uses them)."""
+    if n == 1:
+        return torch.tensor([sigma_max], dtype=torch.float64)
+    i = torch.arange(n, dtype=torch.float64)
+    a, b = sigma_min ** (1 / rho), sigma_max ** (1 / rho)
+    return (a + i / (n - 1) * (b - a)) ** rho
+
+
+def sampling_schedule(n: int, sigma_min: float = SIGMA_MIN, sigma_max: float = SIGMA_MAX) -> list:
+    """Default descending schedule for an n-step sampler: Karras levels from sigma_max down to just
+    above sigma_min (the last level is never sigma_min itself, where f is the identity)."""
+    if n == 1:
+        return [sigma_max]
+    s = karras_sigmas(n + 1, sigma_min, sigma_max).flip(0)[:-1]
+    return [float(v) for v in s]
+
+
+def ict_num_scales(k: int, total: int, s0: int = 10, s1: int = 1280) -> int:
+    """iCT exponential discretisation curriculum: N(k) = min(s0 * 2^floor(k / K'), s1) + 1 with
+    K' = floor(K / (log2(s1/s0) + 1))."""
+    kp = max(1, math.floor(total / (math.log2(s1 / s0) + 1)))
+    return min(s0 * 2 ** (k // kp), s1) + 1
+
+
+def lognormal_level_probs(sigmas: torch.Tensor, p_mean: float = -1.1, p_std: float = 2.0) -> torch.Tensor:
+    """iCT lognormal sampling over discrete levels: P(i) ∝ erf((ln σ_{i+1} − P_mean)/(√2 P_std)) −
+    erf((ln σ_i − P_mean)/(√2 P_std)), for the N−1 adjacent pairs (σ_i, σ_{i+1})."""
+    e = torch.erf((torch.log(sigmas) - p_mean) / (math.sqrt(2) * p_std))
+    p = (e[1:] - e[:-1]).clamp_min(0)
+    return p / p.sum()
+
+
+def pseudo_huber_c(dim: int) -> float:
+    """iCT: c = 0.00054 * sqrt(d), d the data dimension."""
+    return 0.00054 * math.sqrt(dim)

@@ -1,0 +1,132 @@
+"""The three training stages. Stage 0: consistency training of the conditional CM (all weights).
+Stages 1-2 (JFDL): every CM weight frozen, only the null-class guidance embedding learned."""
+from __future__ import annotations
+
+import json
+import os
+from typing import Optional
+
+import torch
+
+from .data import Dataset
+from .loss import ct_loss, jfdl_alignment_loss
+from .networks import CM, GuidedCM, UNet, count_params
+from .schedules import ict_num_scales
+from .training_loop import make_ema, measure_rate, pick_device, train
+
+DEFAULT_NET = {"widths": [32, 64, 64], "blocks": 2, "emb": 128, "dropout": 0.1}
+
+
+def build_cm(channels: int, num_classes: int, net_cfg: Optional[dict] = None) -> CM:
+    cfg = dict(DEFAULT_NET, **(net_cfg or {}))
+    return CM(UNet(channels=channels, num_classes=num_classes, widths=tuple(cfg["widths"]), blocks=cfg["blocks"],
+                   emb=cfg["emb"], dropout=cfg["dropout"]))
+
+
+def _batcher(x: torch.Tensor, y: torch.Tensor, batch: int, gen: torch.Generator):
+    def get():
+        i = torch.randint(0, x.shape[0], (batch,), device=x.device, generator=gen)
+        return x[i], y[i]
+    return get
+
+
+def stage0_consistency_training(data: Dataset, out: str, iters: int = 4000, minutes: Optional[float] = None,
+                                batch: int = 128, lr: float = 2e-4, seed: int = 0, net_cfg: Optional[dict] = None,
+                                ema_decay: float = 0.9995) -> dict:
+    """iCT consistency training, conditional only (no null class, no teacher). With `minutes`, the
+    iteration count (and with it the discretisation curriculum) is sized to the time budget."""
+    dev = pick_device()
+    torch.manual_seed(seed)
+    cm = build_cm(data.shape[0], len(data.classes), net_cfg).to(dev)
+    ema = make_ema(cm)
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    x, y = data.train_x.to(dev), data.train_y.to(dev)
+    get = _batcher(x, y, batch, gen)
+    state = {"total": iters}
+
+    def loss_fn(step):
+        xb, yb = get()
+        return ct_loss(cm, xb, yb, ict_num_scales(step, state["total"]), gen)
+
+    if minutes is not None and not os.path.exists(os.path.join(out, "checkpoint.pt")):
+        def probe(k):
+            cm.zero_grad(set_to_none=True)
+            loss_fn(0).backward()
+        rate = measure_rate(probe) * 0.9  # the optimizer and EMA updates cost ~10% more
+        state["total"] = iters = max(100, int(rate * minutes * 60))
+        cm.zero_grad(set_to_none=True)
+        print(f"stage 0: {rate:.1f} it/s measured -> {iters} iterations in {minutes} min", flush=True)
+    meta_path = os.path.join(out, "meta.json")
+    if os.path.exists(meta_path):  # resuming: keep the curriculum of the original run
+        state["total"] = iters = json.load(open(meta_path))["iters"]
+    os.makedirs(out, exist_ok=True)
+    json.dump({"iters": iters, "batch": batch, "lr": lr, "seed": seed, "net": dict(DEFAULT_NET, **(net_cfg or {})),
+               "ema_decay": ema_decay, "channels": data.shape[0], "num_classes": len(data.classes)},
+              open(meta_path, "w"), indent=1)
+    res = train(cm, cm.parameters(), loss_fn, iters, out, lr, ema=ema, ema_decay=ema_decay, warmup=500,
+                desc="stage0 CT", ckpt_every=max(500, iters // 10))
+    torch.save(ema.state_dict(), os.path.join(out, "cm_ema.pt"))
+    res.update(params=count_params(cm), device=str(dev), batch=batch, iters=iters)
+    json.dump(res, open(os.path.join(out, "result.json"), "w"), indent=1)
+    return res
+
+
+def load_cm(stage0_dir: str, device=None) -> CM:
+    meta = json.load(open(os.path.join(stage0_dir, "meta.json")))
+    cm = build_cm(meta["channels"], meta["num_classes"], meta["net"])
+    cm.load_state_dict(torch.load(os.path.join(stage0_dir, "cm_ema.pt"), map_location="cpu"))
+    cm.eval()
+    for p in cm.parameters():
+        p.requires_grad_(False)
+    return cm.to(device or "cpu")
+
+
+def stage12_jfdl(data: Dataset, stage0_dir: str, out: str, stage1_iters: int = 800, stage2_iters: int = 800,
+                 batch: int = 128, lr: float = 1e-2, seed: int = 1) -> dict:
+    """JFDL: freeze the CM, learn only the null embedding. Stage 1: unconditional consistency loss on
+    label-free data (labels replaced by the null class). Stage 2: joint-flow alignment loss.
+    Writes null_s1.pt (stage 1 alone) and null_s12.pt (stage 1 then stage 2) for the ablation."""
+    dev = pick_device()
+    torch.manual_seed(seed)
+    cm = load_cm(stage0_dir, dev)
+    final_scales = ict_num_scales(10 ** 9, 1)  # the end of the curriculum
+    g = GuidedCM(cm).to(dev)
+    g.eval()  # dropout off: the frozen CM is evaluated, not trained
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    x, y = data.train_x.to(dev), data.train_y.to(dev)
+    get = _batcher(x, y, batch, gen)
+    null = torch.full((batch,), g.null_class, dtype=torch.int64, device=dev)
+    res = {}
+
+    def s1(step):
+        xb, _ = get()  # labels are not used: label-free data
+        return ct_loss(g, xb, null, final_scales, gen)
+
+    def s2_for(model):
+        def f(step):
+            xb, yb = get()
+            return jfdl_alignment_loss(model, xb, yb, gen)
+        return f
+
+    def run(model, fn, n, name, desc):
+        r = train(model, [model.null_embedding], fn, n, os.path.join(out, name), lr, desc=desc, train_mode=False)
+        torch.save(model.null_embedding.detach().cpu(), os.path.join(out, f"null_{name}.pt"))
+        return r
+
+    res["stage1"] = run(g, s1, stage1_iters, "s1", "stage1 uncond")
+    res["stage2"] = run(g, s2_for(g), stage2_iters, "s12", "stage2 align")
+    # Stage 2 alone (from the mean-of-classes init), for the ablation table.
+    g2 = GuidedCM(cm).to(dev)
+    g2.eval()
+    res["stage2_only"] = run(g2, s2_for(g2), stage2_iters, "s2", "stage2 only")
+    json.dump(res, open(os.path.join(out, "result.json"), "w"), indent=1)
+    return res
+
+
+def load_guided(stage0_dir: str, null_path: str, device=None) -> GuidedCM:
+    g = GuidedCM(load_cm(stage0_dir, "cpu"))
+    with torch.no_grad():
+        g.null_embedding.copy_(torch.load(null_path, map_location="cpu"))
+    g.null_embedding.requires_grad_(False)
+    g.eval()
+    return g.to(device or "cpu")
