@@ -28,6 +28,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // the API speaks JSON only: anything else is 415, not a string body that fails validation
+  app.removeContentTypeParser('text/plain');
 
   const registry = new Registry(config, app.log);
   app.decorate('registry', registry);
