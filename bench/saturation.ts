@@ -119,7 +119,8 @@ function pct(sorted: number[], p: number) {
 }
 
 async function served() {
-  const server = spawn(process.execPath, ['dist/server.js'], {
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const server = spawn(process.execPath, [...nodeArgs, 'dist/server.js'], {
     env: { ...process.env, PORT: String(PORT), HOST: '127.0.0.1', MODELS_DIR: modelsDir, MAX_BATCH: String(MAX_BATCH), INTRA_OP_THREADS: String(THREADS), EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'warn', QUEUE_LIMIT: String(Math.max(1024, CONCURRENCY * 2)) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -1,9 +1,11 @@
 /**
- * Image encoding with sharp (libvips). Model pixels are planar C-order [C, H, W]; sharp wants
+ * Image encoding: PNG with the small zlib encoder of ./png.ts (sharp's per-image set-up cost
+ * dominates for images this small), WebP and JPEG with sharp (libvips). Model pixels are planar C-order [C, H, W]; sharp wants
  * interleaved [H, W, C]. 1-channel models encode as grayscale; `scale` is an integer
  * nearest-neighbour upscale for display (tiny 16×16 samples are otherwise unreadable).
  */
 import sharp from 'sharp';
+import { encodePng } from './png.js';
 
 export const FORMATS = ['png', 'webp', 'jpeg'] as const;
 export type ImageFormat = (typeof FORMATS)[number];
@@ -28,15 +30,13 @@ export async function encodeImage(
   scale = 1,
 ): Promise<Buffer> {
   const { channels, height, width } = image;
+  if (format === 'png') return encodePng(planar, channels, height, width, scale);
   let img = sharp(interleave(planar, channels, height, width), {
     raw: { width, height, channels: channels as 1 | 3 | 4 },
   });
   if (scale !== 1) img = img.resize(width * scale, height * scale, { kernel: 'nearest' });
   if (channels === 1) img = img.toColourspace('b-w');
   switch (format) {
-    case 'png':
-      // deterministic, lossless; level 6 is libpng's balance of size and speed
-      return img.png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer();
     case 'webp':
       return img.webp({ lossless: true }).toBuffer();
     case 'jpeg':

@@ -41,3 +41,28 @@ test('webp (lossless) and jpeg encode with the right signatures', async () => {
   assert.equal(meta.width, 16);
   assert.equal(meta.channels, 1);
 });
+
+test('the PNG encoder decodes (via sharp) to exactly the pixels, every channel count and scale', async () => {
+  const { encodePng } = await import('../../src/images/png.js');
+  for (const channels of [1, 3, 4]) {
+    for (const scale of [1, 2, 5]) {
+      const [h, w] = [3, 5];
+      const planar = Uint8Array.from({ length: channels * h * w }, (_, i) => (i * 37 + 11) & 255);
+      const png = encodePng(planar, channels, h, w, scale);
+      const meta = await sharp(png).metadata();
+      assert.equal(meta.width, w * scale);
+      assert.equal(meta.height, h * scale);
+      assert.equal(meta.channels, channels);
+      const { data } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+      const hw = h * w;
+      for (let y = 0; y < h * scale; y++)
+        for (let x = 0; x < w * scale; x++)
+          for (let c = 0; c < channels; c++) {
+            const want = planar[c * hw + Math.floor(y / scale) * w + Math.floor(x / scale)];
+            const got = data[(y * w * scale + x) * (meta.channels === 1 ? 3 : channels) + c];
+            if (got !== want) assert.fail(`ch${channels} s${scale} (${x},${y},${c}) ${got} != ${want}`);
+          }
+      assert.deepEqual(encodePng(planar, channels, h, w, scale), png, 'deterministic');
+    }
+  }
+});
