@@ -38,6 +38,16 @@ def export_onnx(model: torch.nn.Module, path: str, shape) -> str:
     return sha256(path)
 
 
+def export_plain(model: torch.nn.Module, path: str, shape, inputs, outputs) -> None:
+    """Export a single-input network (the evaluation classifier) with a dynamic batch axis."""
+    kw = dict(input_names=inputs, output_names=outputs, opset_version=OPSET,
+              dynamic_axes={n: {0: "batch"} for n in inputs + outputs})
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kw["dynamo"] = False
+    with torch.no_grad():
+        torch.onnx.export(model.eval(), (torch.zeros(2, *shape),), path, **kw)
+
+
 def sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -73,9 +73,13 @@ def train(model: torch.nn.Module, params: Iterable[torch.nn.Parameter], loss_fn:
         loss.backward()
         opt.step()
         if ema is not None:
+            # Warm-up of the decay, (1+t)/(10+t) capped at ema_decay: without it the average keeps
+            # ema_decay^t of the random initialisation (0.9999^6000 = 55%) and a short run's EMA
+            # weights are mostly noise.
+            d = min(ema_decay, (1 + step) / (10 + step))
             with torch.no_grad():
                 for pe, pm in zip(ema.parameters(), model.parameters()):
-                    pe.lerp_(pm, 1 - ema_decay)
+                    pe.lerp_(pm, 1 - d)
         if (step + 1) % log_every == 0:
             rec = {"step": step + 1, "loss": float(loss.detach()), "elapsed_s": round(time.time() - t0, 1)}
             log.write(json.dumps(rec) + "\n")
