@@ -44,6 +44,9 @@ def main(argv=None):
             p.add_argument("--iters", type=int, default=4000)
             p.add_argument("--minutes", type=float, default=None)
             p.add_argument("--batch", type=int, default=128)
+    de = sub.add_parser("debias-ema", help="bias-correct a stage-0 EMA kept with a fixed decay from step 0")
+    de.add_argument("--out", default="runs/digits16")
+    de.add_argument("--decay", type=float, default=0.9999)
     sub.add_parser("tiny", help="the random-weight RGB 8x8 test model").add_argument(
         "--dir", default="test/fixtures/models/tiny-rgb8")
 
@@ -60,6 +63,9 @@ def main(argv=None):
         ds = D.load(args.data, args.size, args.channels)
         r = stage12_jfdl(ds, f"{args.out}/stage0", f"{args.out}/jfdl", args.stage1_iters, args.stage2_iters,
                          args.batch, args.lr)
+    elif args.cmd == "debias-ema":
+        from .stages import debias_ema
+        r = debias_ema(f"{args.out}/stage0", args.decay)
     elif args.cmd == "evaluate":
         from .evaluate import evaluate_all
         r = evaluate_all(args.out, args.images_per_class)

@@ -164,3 +164,82 @@ def export_tiny(out_dir: str = "test/fixtures/models/tiny-rgb8", golden_path: st
     os.makedirs(os.path.dirname(golden_path), exist_ok=True)
     json.dump(golden, open(golden_path, "w"))
     return {"dir": out_dir, "files": files, "golden": golden_path}
+
+
+def _card(m: dict, res: dict) -> str:
+    h = res["headline"]
+    g = res["jfdl_grid"]
+    lines = [f"# {m['name']} — a consistency model with JFDL guidance", "", m["description"], "",
+             "Graphs: `jfdl.onnx` (served as `digits16`: the CM plus the learned null-class guidance embedding, "
+             "index 10) and `cm.onnx` (served as `digits16-cm`: the CM as trained, conditional only, guidance fixed "
+             "at 1). `classifier.onnx` is the evaluation classifier (input `image` [B,1,16,16] in [-1,1]; outputs "
+             "`logits`, `features`).", "",
+             f"Training: {json.dumps(m['provenance'].get('training', {}))}", "",
+             "## Headline (2 steps, `ode` sampler, " f"σ_mid = {res['cm']['sigma_mid_ode']}, "
+             f"{res['images_per_setting']} images per setting)", "",
+             "| model | w | classifier accuracy | Fréchet distance |", "| --- | --- | --- | --- |",
+             f"| CM | 1 | {h['cm']['accuracy']} | {h['cm']['fd']} |",
+             f"| JFDL | {h['jfdl_best_w']} | {h['jfdl_at_best_w']['accuracy']} | {h['jfdl_at_best_w']['fd']} |", "",
+             f"Fréchet distance drop at the best w: {100 * h['fd_drop']:.1f}%. Held-out real images score "
+             f"accuracy {res['real_held_out']['accuracy']} (classifier trained on the training split only).", "",
+             "## Guidance sweep (JFDL model)", "",
+             "| w | 1 step acc | 1 step FD | 2 step ode acc | 2 step ode FD | 2 step consistency acc | 2 step consistency FD |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for w in g["2step_ode"]:
+        lines.append(f"| {w} | {g['1step'][w]['accuracy']} | {g['1step'][w]['fd']} | {g['2step_ode'][w]['accuracy']} | "
+                     f"{g['2step_ode'][w]['fd']} | {g['2step_consistency'][w]['accuracy']} | {g['2step_consistency'][w]['fd']} |")
+    c = res["cm"]
+    lines += ["", f"CM (w = 1): 1 step acc {c['1step']['accuracy']} FD {c['1step']['fd']}; 2 step ode "
+              f"acc {c['2step_ode']['accuracy']} FD {c['2step_ode']['fd']}; 2 step consistency (σ_mid = "
+              f"{c['sigma_mid_consistency']}) acc {c['2step_consistency']['accuracy']} FD {c['2step_consistency']['fd']}.",
+              "", "![samples](samples.png)", "",
+              "Rows: classes 0-9; columns: w = 0, 1, 1.2, 1.4, 2, 3 (2 steps, ode, one seed per row).", "",
+              "All figures: `runs/<run>/metrics.json` from `python3 -m training evaluate`; see training/README.md."]
+    return "\n".join(lines) + "\n"
+
+
+def export_all(out: str, model_dir: str = "models/digits16", golden_path: str = "test/golden/digits16.json") -> dict:
+    """Exports the chosen run (metrics.json's `chosen`) as the digits16 model folder."""
+    from .stages import load_cm, load_guided
+
+    res = json.load(open(os.path.join(out, "metrics.json")))
+    ch = res["chosen"]
+    s0 = os.path.join(out, ch["run"], "stage0")
+    cm = load_cm(s0)
+    g = load_guided(s0, os.path.join(out, ch["run"], "jfdl", f"null_{ch['variant']}.pt"))
+    shape = (1, 16, 16)
+    os.makedirs(model_dir, exist_ok=True)
+    files = {f: export_onnx(m, os.path.join(model_dir, f), shape) for f, m in [("cm.onnx", cm), ("jfdl.onnx", g)]}
+    sched = default_schedules(ch["sigma_mid"])
+    bw = res["headline"]["jfdl_best_w"]
+    meta = json.load(open(os.path.join(s0, "meta.json")))
+    train_res = json.load(open(os.path.join(s0, "result.json")))
+    prov = {"dataset": "scikit-learn digits (1,797 real 8x8 handwritten digits), bilinear 16x16, 300 held out",
+            "training": {"stage0": {"method": "iCT consistency training, no teacher", "iterations": train_res["steps"],
+                                    "batch": meta["batch"], "lr": meta["lr"], "params": train_res["params"],
+                                    "device": train_res["device"], "wall_s": train_res["wall_s"]},
+                         "jfdl": {"variant": ch["variant"], "trained": "null-class embedding only (CM frozen)"}},
+            "classifier": res["classifier"]}
+    graphs = [
+        {"model": "digits16", "kind": "jfdl", "file": "jfdl.onnx", "sha256": files["jfdl.onnx"], "null_class": 10,
+         "guidance": {"default": bw, "min": 0.0, "max": 4.0}},
+        {"model": "digits16-cm", "kind": "cm", "file": "cm.onnx", "sha256": files["cm.onnx"], "null_class": None,
+         "guidance": {"default": 1.0, "min": 1.0, "max": 1.0}},
+    ]
+    metrics = {"headline": res["headline"], "cm": res["cm"], "images_per_setting": res["images_per_setting"]}
+    m = manifest("digits16",
+                 "Class-conditional consistency model of handwritten digits (16x16 gray), consistency-trained "
+                 "without a teacher, with a post-hoc JFDL guidance embedding.", shape, [str(i) for i in range(10)],
+                 graphs, sched, prov, metrics)
+    validate_manifest(m)
+    json.dump(m, open(os.path.join(model_dir, "model.json"), "w"), indent=1)
+    json.dump(res, open(os.path.join(model_dir, "metrics.json"), "w"), indent=1)
+    open(os.path.join(model_dir, "README.md"), "w").write(_card(m, res))
+    golden = {"model": "digits16",
+              "network": [network_golden(g, "jfdl.onnx", shape, [0, 10, 5, 10, 9, 3, 10, 7]),
+                          network_golden(cm, "cm.onnx", shape, [1, 2, 3, 4], seed=1)],
+              "sampler": sampler_golden(g, "digits16", GOLDEN_SETTINGS, shape, 10, sched)
+              + sampler_golden(cm, "digits16-cm", [dict(s, guidance=1.0) for s in GOLDEN_SETTINGS[:4]], shape, None,
+                               sched)}
+    json.dump(golden, open(golden_path, "w"))
+    return {"model_dir": model_dir, "files": files, "golden": golden_path}

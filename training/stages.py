@@ -130,3 +130,23 @@ def load_guided(stage0_dir: str, null_path: str, device=None) -> GuidedCM:
     g.null_embedding.requires_grad_(False)
     g.eval()
     return g.to(device or "cpu")
+
+
+def debias_ema(stage0_dir: str, decay: float) -> None:
+    """Post-hoc bias correction of an EMA kept with a fixed decay d from step 0:
+    ema_T = d^T θ_0 + (1 − d) Σ_k d^(T−k) θ_k, so (ema_T − d^T θ_0) / (1 − d^T) is the proper
+    d-weighted average of the trained iterates. θ_0 is rebuilt from the run's seed (the
+    initialisation is drawn on the CPU, so it is the same on any machine). Used once, for the
+    shipped digits16 run, which predates the decay warm-up in training_loop.train; the raw EMA is
+    kept as cm_ema_raw.pt."""
+    meta = json.load(open(os.path.join(stage0_dir, "meta.json")))
+    steps = json.load(open(os.path.join(stage0_dir, "result.json")))["steps"]
+    raw_path = os.path.join(stage0_dir, "cm_ema_raw.pt")
+    if not os.path.exists(raw_path):
+        os.replace(os.path.join(stage0_dir, "cm_ema.pt"), raw_path)
+    ema = torch.load(raw_path, map_location="cpu")
+    torch.manual_seed(meta["seed"])
+    init = build_cm(meta["channels"], meta["num_classes"], meta["net"]).state_dict()
+    dT = decay ** steps
+    fixed = {k: (v - dT * init[k]) / (1 - dT) if v.is_floating_point() else v for k, v in ema.items()}
+    torch.save(fixed, os.path.join(stage0_dir, "cm_ema.pt"))

@@ -1,0 +1,41 @@
+import math
+
+import torch
+
+from training.schedules import (SIGMA_MAX, SIGMA_MIN, ict_num_scales, karras_sigmas, lognormal_level_probs,
+                                pseudo_huber_c, sampling_schedule)
+
+
+def test_karras_grid_is_ascending_between_the_ends():
+    s = karras_sigmas(11)
+    assert math.isclose(float(s[0]), SIGMA_MIN, rel_tol=1e-9)
+    assert math.isclose(float(s[-1]), SIGMA_MAX, rel_tol=1e-9)
+    assert bool((s[1:] > s[:-1]).all())
+
+
+def test_ict_curriculum_doubles_from_10_to_1280():
+    total = 8000
+    seen = [ict_num_scales(k, total) for k in range(0, total, 50)]
+    assert seen[0] == 11 and seen[-1] == 1281
+    assert sorted(set(seen)) == [11, 21, 41, 81, 161, 321, 641, 1281]
+    assert seen == sorted(seen)
+
+
+def test_lognormal_probabilities_peak_near_p_mean():
+    s = karras_sigmas(641)
+    p = lognormal_level_probs(s)
+    assert abs(float(p.sum()) - 1) < 1e-9 and bool((p >= 0).all())
+    peak = float(s[int(p.argmax())])
+    assert 0.1 < peak < 1.0  # exp(-1.1) ≈ 0.33
+
+
+def test_sampling_schedule_descends_from_sigma_max():
+    for n in range(1, 6):
+        s = sampling_schedule(n)
+        assert len(s) == n and s[0] == SIGMA_MAX
+        assert all(a > b for a, b in zip(s, s[1:]))
+        assert s[-1] > SIGMA_MIN
+
+
+def test_pseudo_huber_constant():
+    assert math.isclose(pseudo_huber_c(3 * 32 * 32), 0.00054 * math.sqrt(3072))

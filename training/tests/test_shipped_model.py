@@ -1,0 +1,45 @@
+"""The committed models/digits16 folder: manifest valid against the repo's JSON Schema, hashes
+true, graphs pass onnx.checker, CM weights inside the JFDL graph bit for bit, and the claim of
+the model card holds in its metrics."""
+import hashlib
+import json
+import os
+
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from training.export import validate_manifest
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+MODELS = [os.path.join(ROOT, "models", d) for d in ("digits16",)] + [os.path.join(ROOT, "test", "fixtures", "models", "tiny-rgb8")]
+
+
+@pytest.mark.parametrize("folder", MODELS)
+def test_manifest_and_graphs(folder):
+    if not os.path.exists(os.path.join(folder, "model.json")):
+        pytest.skip(f"{folder} not exported")
+    m = json.load(open(os.path.join(folder, "model.json")))
+    validate_manifest(m)
+    inits = {}
+    for g in m["graphs"]:
+        path = os.path.join(folder, g["file"])
+        assert hashlib.sha256(open(path, "rb").read()).hexdigest() == g["sha256"]
+        model = onnx.load(path)
+        onnx.checker.check_model(model)
+        inits[g["kind"]] = {i.name: numpy_helper.to_array(i).tobytes() for i in model.graph.initializer}
+    for k, v in inits["cm"].items():
+        assert inits["jfdl"][k] == v, k
+
+
+def test_digits16_metrics_reproduce_the_claim():
+    path = os.path.join(ROOT, "models", "digits16", "metrics.json")
+    if not os.path.exists(path):
+        pytest.skip("digits16 not exported")
+    res = json.load(open(path))
+    h = res["headline"]
+    assert res["images_per_setting"] >= 1000
+    assert res["classifier"]["held_out_accuracy"] >= 0.97
+    assert h["jfdl_best_w"] > 1
+    assert h["jfdl_at_best_w"]["accuracy"] > h["cm"]["accuracy"]
+    assert h["fd_drop"] >= 0.20
