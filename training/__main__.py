@@ -47,6 +47,15 @@ def main(argv=None):
     de = sub.add_parser("debias-ema", help="bias-correct a stage-0 EMA kept with a fixed decay from step 0")
     de.add_argument("--out", default="runs/digits16")
     de.add_argument("--decay", type=float, default=0.9999)
+    b = sub.add_parser("bench-torch", help="PyTorch reference sampler throughput (the peer in npm run bench)")
+    b.add_argument("--model-dir", default="models/digits16")
+    b.add_argument("--graph", default="jfdl", choices=["jfdl", "cm"])
+    b.add_argument("--sigmas", default="80,2", help="comma-separated descending schedule")
+    b.add_argument("--guidance", type=float, default=1.3)
+    b.add_argument("--images", type=int, default=256)
+    b.add_argument("--batch-sizes", default="1,8,32,64,128")
+    b.add_argument("--one-at-a-time", type=int, default=32)
+    b.add_argument("--threads", type=int, default=0)
     sub.add_parser("tiny", help="the random-weight RGB 8x8 test model").add_argument(
         "--dir", default="test/fixtures/models/tiny-rgb8")
 
@@ -66,6 +75,10 @@ def main(argv=None):
     elif args.cmd == "debias-ema":
         from .stages import debias_ema
         r = debias_ema(f"{args.out}/stage0", args.decay)
+    elif args.cmd == "bench-torch":
+        from .bench_torch import bench
+        r = bench(args.model_dir, args.graph, [float(v) for v in args.sigmas.split(",")], args.guidance, args.images,
+                  [int(v) for v in args.batch_sizes.split(",")], args.one_at_a_time, args.threads)
     elif args.cmd == "evaluate":
         from .evaluate import evaluate_all
         r = evaluate_all(args.out, args.images_per_class)

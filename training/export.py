@@ -132,10 +132,9 @@ def export_tiny(out_dir: str = "test/fixtures/models/tiny-rgb8", golden_path: st
     torch.manual_seed(1234)
     shape = (3, 8, 8)
     net = UNet(channels=3, num_classes=4, widths=(8, 16), blocks=1, emb=16, dropout=0.0)
-    with torch.no_grad():
-        for p in net.parameters():
-            if p.abs().sum() == 0:
-                p.normal_(0, 0.1)
+    with torch.no_grad():  # perturb every tensor: no zero layers, and no two identical initializers
+        for p in net.parameters():  # (the exporter would merge those, and names must survive export)
+            p.add_(torch.randn_like(p) * 0.1)
     cm = CM(net)
     g = GuidedCM(cm)
     with torch.no_grad():
@@ -152,7 +151,8 @@ def export_tiny(out_dir: str = "test/fixtures/models/tiny-rgb8", golden_path: st
          "guidance": {"default": 1.0, "min": 1.0, "max": 1.0}},
     ]
     m = manifest("tiny-rgb8", "Random-weight RGB 8x8 test fixture (4 classes + null class). Not a real model.",
-                 shape, classes, graphs, sched, {"dataset": "none (random weights, seed 1234)"}, {})
+                 shape, classes, graphs, sched, {"dataset": "none (random weights, seed 1234)",
+                                                 "network": {"widths": [8, 16], "blocks": 1, "emb": 16}}, {})
     validate_manifest(m)
     json.dump(m, open(os.path.join(out_dir, "model.json"), "w"), indent=1)
     settings = [dict(s, **{"class": s["class"] % 4}) for s in GOLDEN_SETTINGS]
@@ -219,7 +219,7 @@ def export_all(out: str, model_dir: str = "models/digits16", golden_path: str = 
                                     "batch": meta["batch"], "lr": meta["lr"], "params": train_res["params"],
                                     "device": train_res["device"], "wall_s": train_res["wall_s"]},
                          "jfdl": {"variant": ch["variant"], "trained": "null-class embedding only (CM frozen)"}},
-            "classifier": res["classifier"]}
+            "classifier": res["classifier"], "network": {k: meta["net"][k] for k in ("widths", "blocks", "emb")}}
     graphs = [
         {"model": "digits16", "kind": "jfdl", "file": "jfdl.onnx", "sha256": files["jfdl.onnx"], "null_class": 10,
          "guidance": {"default": bw, "min": 0.0, "max": 4.0}},
