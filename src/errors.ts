@@ -96,6 +96,16 @@ export class QueueFull extends HttpError {
   }
 }
 
+/**
+ * The engine worker (onnxruntime session thread) running a request's network call died, or the
+ * model's workers could not be restarted. The worker is restarted; a retry is expected to work.
+ */
+export class EngineUnavailable extends HttpError {
+  constructor(message: string) {
+    super(503, 'engine_unavailable', message, undefined, { 'retry-after': '1' });
+  }
+}
+
 export class DeadlineExceeded extends HttpError {
   constructor(ms: number) {
     super(504, 'deadline_exceeded', `the request did not finish within ${ms} ms`);

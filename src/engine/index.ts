@@ -2,10 +2,17 @@
  * The engine: the only module that touches onnxruntime (through its workers). One Engine serves
  * one graph with `workers` worker threads, each holding its own session; the scheduler sends
  * batches and decides which worker gets them (see Engine.pick).
+ *
+ * A worker that dies after loading (native crash of the thread, out-of-memory, terminate) fails
+ * its in-flight calls with EngineUnavailable (503, never a hang) and is replaced by a fresh
+ * worker; the engine emits 'worker-ready' when the replacement can take calls, and 'failed' when
+ * restarts keep failing (then it refuses work for good).
  */
+import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionProviderName } from '../config.js';
+import { EngineUnavailable } from '../errors.js';
 import type { ProviderAttempt, RunRequest, RunResult, ValueInfo, WorkerInit, WorkerMessage } from './protocol.js';
 
 export type { ValueInfo } from './protocol.js';
@@ -59,12 +66,15 @@ interface Pending {
 class SessionWorker {
   readonly worker: Worker;
   inFlight = 0;
+  /** its session loaded; it may take calls */
+  ready = false;
   readonly pending = new Map<number, Pending>();
   dead: Error | null = null;
 
   constructor(init: WorkerInit, onLoad: (m: WorkerMessage) => void, onDeath: (e: Error) => void) {
     this.worker = spawnWorker(init);
     this.worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'ready') this.ready = true;
       if (m.type === 'ready' || m.type === 'load-error') return onLoad(m);
       this.settle(m);
     });
@@ -85,26 +95,40 @@ class SessionWorker {
   private die(e: Error, onDeath: (e: Error) => void) {
     if (this.dead) return;
     this.dead = e;
-    for (const p of this.pending.values()) p.reject(e);
+    const lost = new EngineUnavailable(`the inference worker running this request died (${e.message}); it is being restarted, retry`);
+    for (const p of this.pending.values()) p.reject(lost);
     this.pending.clear();
     this.inFlight = 0;
     onDeath(e);
   }
 }
 
-export class Engine {
+/** Restarts allowed per worker slot within RESTART_WINDOW_MS before the engine gives up. */
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 60_000;
+
+export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'worker-died': [index: number, error: Error]; failed: [error: Error] }> {
   private readonly workers: SessionWorker[] = [];
   private nextId = 1;
   private closing = false;
+  private readonly init: WorkerInit;
+  /** per slot: times of recent restarts */
+  private readonly restartTimes: number[][] = [];
+  private readonly restartTimer = new Map<number, NodeJS.Timeout>();
   info: LoadInfo | null = null;
-  /** Set when a worker died after loading; the engine then refuses work. */
+  /** Set when a worker died and could not be restarted; the engine then refuses work. */
   failure: Error | null = null;
+  /** Workers that died after loading and were replaced (or are being replaced). */
+  restarts = 0;
 
-  constructor(private readonly opts: EngineOptions) {}
+  constructor(private readonly opts: EngineOptions) {
+    super();
+    this.init = { graphPath: opts.graphPath, providers: opts.providers, intraOpThreads: opts.intraOpThreads };
+  }
 
   /** Start the workers; resolves when every session loaded (with the provider each uses). */
   async load(): Promise<LoadInfo> {
-    const init: WorkerInit = { graphPath: this.opts.graphPath, providers: this.opts.providers, intraOpThreads: this.opts.intraOpThreads };
+    const init = this.init;
     const loads: Promise<LoadInfo>[] = [];
     for (let i = 0; i < this.opts.workers; i++) {
       loads.push(
@@ -119,10 +143,11 @@ export class Engine {
             },
             (e) => {
               if (!loaded) reject(e);
-              else if (!this.closing) this.failure = e;
+              else this.replace(w, e);
             },
           );
           this.workers.push(w);
+          this.restartTimes.push([]);
         }),
       );
     }
@@ -134,6 +159,52 @@ export class Engine {
       await this.close();
       throw e;
     }
+  }
+
+  /** A loaded worker died: start a fresh one in its slot (its in-flight calls already failed with 503). */
+  private replace(dead: SessionWorker, e: Error) {
+    if (this.closing || this.failure) return;
+    const slot = this.workers.indexOf(dead);
+    if (slot < 0) return;
+    this.emit('worker-died', slot, e);
+    const now = Date.now();
+    const recent = this.restartTimes[slot].filter((t) => now - t < RESTART_WINDOW_MS);
+    if (recent.length >= MAX_RESTARTS) {
+      this.failure = new Error(`engine worker ${slot} died ${recent.length + 1} times within ${RESTART_WINDOW_MS / 1000} s (last: ${e.message}); not restarting`);
+      this.emit('failed', this.failure);
+      return;
+    }
+    // back off when a slot keeps dying (0, 0.2, 0.4, 0.8 s …) so a crash loop cannot spin
+    const delay = recent.length === 0 ? 0 : 200 * 2 ** (recent.length - 1);
+    recent.push(now);
+    this.restartTimes[slot] = recent;
+    this.restarts++;
+    const start = () => {
+      this.restartTimer.delete(slot);
+      if (this.closing) return;
+      const w = new SessionWorker(
+        this.init,
+        (m) => {
+          if (this.closing) return;
+          if (m.type === 'ready') this.emit('worker-ready', slot);
+          else if (m.type === 'load-error') void w.worker.terminate(); // the exit that follows counts as a death and retries
+        },
+        (err) => this.replace(w, err),
+      );
+      this.workers[slot] = w;
+    };
+    if (delay === 0) start();
+    else this.restartTimer.set(slot, setTimeout(start, delay));
+  }
+
+  /**
+   * Fault injection for tests: terminate worker `index` as if its thread had crashed. Its
+   * in-flight calls fail with 503 and the engine restarts it. Not reachable over HTTP.
+   */
+  killWorker(index: number): Promise<number> {
+    const w = this.workers[index];
+    if (!w) return Promise.reject(new Error(`no engine worker ${index}`));
+    return w.worker.terminate();
   }
 
   get workerCount(): number {
@@ -150,14 +221,14 @@ export class Engine {
     let best = -1;
     for (let i = 0; i < this.workers.length; i++) {
       const w = this.workers[i];
-      if (w.dead || w.inFlight >= depth) continue;
+      if (w.dead || !w.ready || w.inFlight >= depth) continue;
       if (best < 0 || w.inFlight < this.workers[best].inFlight) best = i;
     }
     return best;
   }
 
   get alive(): boolean {
-    return this.workers.length > 0 && this.workers.every((w) => !w.dead);
+    return this.workers.length > 0 && this.workers.every((w) => w.ready && !w.dead);
   }
 
   /**
@@ -166,7 +237,7 @@ export class Engine {
    */
   run(index: number, rows: number, chw: [number, number, number], buffers: BatchBuffers): Promise<RunOutput> {
     const w = this.workers[index];
-    if (!w || w.dead) return Promise.reject(w?.dead ?? new Error('no such engine worker'));
+    if (!w || w.dead || !w.ready) return Promise.reject(new EngineUnavailable(`engine worker ${index} is not available${w?.dead ? ` (${w.dead.message})` : ''}`));
     const id = this.nextId++;
     const req: RunRequest = { type: 'run', id, rows, chw, x: buffers.x, sigma: buffers.sigma, labels: buffers.labels };
     return new Promise<RunOutput>((resolve, reject) => {
@@ -178,6 +249,8 @@ export class Engine {
 
   async close(): Promise<void> {
     this.closing = true;
+    for (const t of this.restartTimer.values()) clearTimeout(t);
+    this.restartTimer.clear();
     await Promise.all(this.workers.map((w) => w.worker.terminate().catch(() => undefined)));
   }
 }

@@ -173,15 +173,25 @@ export class Registry {
     return (ready.find((e) => e.graph?.null_class !== null) ?? ready[0])?.name;
   }
 
-  /** Every enabled model is loaded, warmed and has live workers (and there is at least one). */
-  ready(): { ready: boolean; reason: string } {
+  /**
+   * Every enabled model is loaded, warmed and has live workers (and there is at least one).
+   * Models whose folder failed to load do not make the service unready (the healthy ones serve)
+   * but are listed in `failed`, so /readyz shows them.
+   */
+  ready(): { ready: boolean; reason: string; failed: Array<{ model: string; error: string }> } {
     const all = [...this.entries.values()];
+    const failed = all.filter((e) => e.status === 'error').map((e) => ({ model: e.name, error: e.error ?? 'failed to load' }));
     const loading = all.filter((e) => e.status === 'loading');
-    if (loading.length) return { ready: false, reason: `loading ${loading.map((e) => e.name).join(', ')}` };
+    if (loading.length) return { ready: false, reason: `loading ${loading.map((e) => e.name).join(', ')}`, failed };
     const dead = all.filter((e) => e.status === 'ready' && !e.engine?.alive);
-    if (dead.length) return { ready: false, reason: `engine workers down for ${dead.map((e) => e.name).join(', ')}` };
-    if (!all.some((e) => e.status === 'ready')) return { ready: false, reason: 'no model loaded' };
-    return { ready: true, reason: 'ok' };
+    if (dead.length)
+      return {
+        ready: false,
+        reason: `engine workers down for ${dead.map((e) => `${e.name} (${e.engine?.failure ? `failed: ${e.engine.failure.message}` : 'restarting'})`).join(', ')}`,
+        failed,
+      };
+    if (!all.some((e) => e.status === 'ready')) return { ready: false, reason: 'no model loaded', failed };
+    return { ready: true, reason: failed.length ? `ok; ${failed.length} model(s) failed to load and are not served` : 'ok', failed };
   }
 
   async close(): Promise<void> {

@@ -7,8 +7,10 @@ const healthRoute: FastifyPluginAsync<{ registry: Registry }> = async (app, { re
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => {
     const r = registry.ready();
-    if (!r.ready) throw new NotReady(`not ready: ${r.reason}`);
-    return { status: 'ready' };
+    const failed = r.failed.map((f) => `${f.model}: ${f.error}`).join('; ');
+    if (!r.ready) throw new NotReady(`not ready: ${r.reason}${failed ? `; failed to load: ${failed}` : ''}`);
+    // still ready when some model folders are broken (the healthy models serve), but say which
+    return r.failed.length ? { status: 'ready', failed: r.failed } : { status: 'ready' };
   });
 };
 export default healthRoute;

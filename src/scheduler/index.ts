@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BatchBuffers, Engine, RunOutput } from '../engine/index.js';
-import { Cancelled, DeadlineExceeded, HttpError, InternalError, QueueFull } from '../errors.js';
+import { Cancelled, DeadlineExceeded, EngineUnavailable, HttpError, InternalError, QueueFull } from '../errors.js';
 import { gaussianNoise } from '../sampler/philox.js';
 import { combineGuidance, consistencyStep, initialLatent, odeStep, quantise, type SamplerKind } from '../sampler/step.js';
 import { admits, decide, planBatch, retryAfterSeconds } from './policy.js';
@@ -123,6 +123,14 @@ export class Scheduler {
     this.n = o.channels * o.height * o.width;
     this.chw = [o.channels, o.height, o.width];
     this.scratch = new Float32Array(this.n);
+    // a restarted worker can take the lanes that waited; an engine that gave up fails them (503)
+    engine.on('worker-ready', () => this.pump());
+    engine.on('failed', (e) => this.failAll(new EngineUnavailable(`the model's inference workers failed: ${e.message}`)));
+  }
+
+  /** Lanes held (queued, in a call, or dropped and waiting for their call to return). */
+  get laneCount(): number {
+    return this.lanes.length;
   }
 
   /** Images (lanes) admitted and not yet finished or dropped. */
@@ -138,6 +146,7 @@ export class Scheduler {
   submit(spec: GenerateJob): Promise<JobResult> {
     if (this.closed) return Promise.reject(new Cancelled('the service is shutting down'));
     if (spec.signal?.aborted) return Promise.reject(new Cancelled('client went away'));
+    if (this.engine.failure) return Promise.reject(new EngineUnavailable(`the model's inference workers failed: ${this.engine.failure.message}`));
     const guided = spec.guidance !== 1;
     if (guided && spec.nullClass === null) return Promise.reject(new InternalError('guided job without null class'));
     if (!admits(this.depth, spec.numImages, this.o.queueLimit)) {
@@ -357,12 +366,17 @@ export class Scheduler {
     return (this.noiseBuf ??= new Float32Array(this.n));
   }
 
+  /** Reject every job that still has lanes. */
+  private failAll(err: HttpError) {
+    const jobs = new Set(this.lanes.map((l) => l.job));
+    for (const j of jobs) this.finish(j, err);
+  }
+
   /** Stop admitting; reject everything still queued. */
   close() {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    const jobs = new Set(this.lanes.map((l) => l.job));
-    for (const j of jobs) this.finish(j, new Cancelled('the service is shutting down'));
+    this.failAll(new Cancelled('the service is shutting down'));
     this.lanes = [];
   }
 }
