@@ -7,6 +7,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Config } from './config.js';
 import { Registry } from './models/registry.js';
 import errorsPlugin from './plugins/errors.js';
+import openapiPlugin from './plugins/openapi.js';
 import generateRoute from './routes/generate.js';
 import healthRoute from './routes/health.js';
 import modelsRoute from './routes/models.js';
@@ -37,6 +38,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.addHook('onClose', async () => registry.close());
 
   await app.register(errorsPlugin, { bodyLimit: config.BODY_LIMIT_BYTES });
+  // before the routes: @fastify/swagger collects them as they are added
+  await app.register(openapiPlugin);
   await app.register(healthRoute, { registry });
   await app.register(modelsRoute, { registry });
   await app.register(generateRoute, { registry, config });

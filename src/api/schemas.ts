@@ -30,11 +30,20 @@ export const GenerateRequest = z
     scale: z.number().int().min(1).max(8).default(1).describe('integer nearest-neighbour upscale for display'),
     debug: z.boolean().default(false).describe('include the network calls this request took part in (batch composition)'),
   })
-  .describe('POST /v1/generate body');
+  .meta({
+    id: 'GenerateRequest',
+    description: 'POST /v1/generate body. Model-dependent limits (class count, guidance range, max_steps, σ range) are listed by GET /v1/models/{name}.',
+    examples: [
+      { model: 'digits16', class: 3, guidance: 1.3, steps: 2, seed: 42, scale: 8 },
+      { model: 'digits16-cm', class: '7', sampler: 'consistency', steps: 4, num_images: 4 },
+      { class: 0, sigmas: [80, 2], format: 'webp' },
+    ],
+  });
 
 export type GenerateRequestT = z.output<typeof GenerateRequest>;
 
-export const CallInfoSchema = z.object({
+export const CallInfoSchema = z
+  .object({
   call: z.number().int(),
   rows: z.number().int(),
   lanes: z.number().int(),
@@ -42,35 +51,95 @@ export const CallInfoSchema = z.object({
   composition: z.array(
     z.object({ request: z.number().int(), index: z.number().int(), step: z.number().int(), of: z.number().int(), rows: z.number().int(), guidance: z.number() }),
   ),
-});
+  })
+  .meta({ id: 'NetworkCall', description: 'one batched network call: its rows (a guided lane takes 2) and the lanes of every request that shared it' });
 
-export const GenerateResponse = z.object({
-  model: z.string(),
-  seed: z.number().int(),
-  images: z.array(z.object({ index: z.number().int(), mime: z.string(), b64: z.string() })),
-  params: z.object({
-    class: z.number().int(),
-    guidance: z.number(),
-    steps: z.number().int(),
-    sigmas: z.array(z.number()),
-    sampler: z.enum(['ode', 'consistency']),
-  }),
-  timings_ms: z.object({ queue: z.number(), compute: z.number(), encode: z.number(), total: z.number() }),
-  debug: z.object({ request: z.number().int(), calls: z.array(CallInfoSchema) }).optional(),
-});
+export const GenerateResponse = z
+  .object({
+    model: z.string().describe('the model graph that generated the images'),
+    seed: z.number().int().describe('the seed used (the request\'s, or the random one drawn); image i uses Philox key (seed, i)'),
+    images: z
+      .array(z.object({ index: z.number().int(), mime: z.string().describe('image/png, image/webp or image/jpeg'), b64: z.string().describe('base64 of the encoded image') }))
+      .describe('num_images images, in index order'),
+    params: z
+      .object({
+        class: z.number().int().describe('class index'),
+        guidance: z.number(),
+        steps: z.number().int(),
+        sigmas: z.array(z.number()).describe('the σ schedule used'),
+        sampler: z.enum(['ode', 'consistency']),
+      })
+      .describe('the parameters after defaults were applied'),
+    timings_ms: z
+      .object({
+        queue: z.number().describe('admission to the first network call'),
+        compute: z.number().describe('first network call to the last image done'),
+        encode: z.number().describe('image encoding'),
+        total: z.number().describe('the whole request inside the service'),
+      })
+      .describe('milliseconds'),
+    debug: z.object({ request: z.number().int(), calls: z.array(CallInfoSchema) }).optional().describe('present with debug: true'),
+  })
+  .meta({
+    id: 'GenerateResponse',
+    examples: [
+      {
+        model: 'digits16',
+        seed: 42,
+        images: [{ index: 0, mime: 'image/png', b64: 'iVBORw0KGgoAAAANSUhEUgAAAIAAAACAC…' }],
+        params: { class: 3, guidance: 1.3, steps: 2, sigmas: [80, 2], sampler: 'ode' },
+        timings_ms: { queue: 0.4, compute: 3.1, encode: 0.2, total: 4.0 },
+      },
+    ],
+  });
 
-export const ErrorResponse = z.object({
-  error: z.string().describe('stable snake_case error code'),
-  message: z.string(),
-  field: z.string().optional().describe('the request field at fault'),
-});
+export const ErrorResponse = z
+  .object({
+    error: z.string().describe('stable snake_case error code, e.g. invalid_request, unknown_class, guidance_unsupported, unknown_model, queue_full'),
+    message: z.string().describe('human-readable explanation'),
+    field: z.string().optional().describe('the request field at fault (e.g. "guidance", "sigmas[2]", "body", "accept")'),
+  })
+  .meta({
+    id: 'Error',
+    description: 'Every error response: a stable code, a readable message and, for bad input, the field at fault. Never a stack trace.',
+    examples: [{ error: 'invalid_request', message: 'guidance must be within [0, 4] for model digits16', field: 'guidance' }],
+  });
+
+const Range = z.object({ default: z.number(), min: z.number(), max: z.number() });
 
 export const ModelInfo = z
   .object({
-    name: z.string(),
-    status: z.enum(['loading', 'ready', 'error']),
-    error: z.string().optional(),
+    name: z.string().describe('the name requests use ("model" field)'),
+    status: z.enum(['loading', 'ready', 'error']).describe('ready: loaded, checked against the contract and warmed up'),
+    error: z.string().optional().describe('why the model could not be loaded (status "error")'),
+    folder: z.string().describe('folder under MODELS_DIR'),
+    kind: z.enum(['jfdl', 'cm']).optional().describe('"jfdl": CM plus the learned guidance embedding (guidable); "cm": plain consistency model (guidance must be 1)'),
+    description: z.string().optional(),
+    image: z.object({ channels: z.number().int(), height: z.number().int(), width: z.number().int() }).optional().describe('generated image shape'),
+    classes: z.array(z.string()).optional().describe('class names; a request may use an index 0…K−1 or a name'),
+    null_class: z.number().int().nullable().optional().describe('index of the JFDL guidance embedding (= K); null for a plain CM'),
+    guidance: Range.optional().describe('guidance scale w: default and allowed range'),
+    guided: z.boolean().optional().describe('whether guidance ≠ 1 is possible'),
+    sigma: z.object({ min: z.number(), max: z.number(), data: z.number() }).optional().describe('σ_min, σ_max, σ_data of the VE noise schedule'),
+    clamp: z.boolean().optional().describe('denoised predictions are clamped to [−1, 1]'),
+    default_sampler: z.enum(['ode', 'consistency']).optional(),
+    default_steps: z.number().int().optional(),
+    max_steps: z.number().int().optional(),
+    schedules: z.record(z.string(), z.array(z.number())).optional().describe('default descending σ list per step count (others: Karras ρ = 7)'),
+    file: z.string().optional().describe('ONNX graph file'),
+    sha256: z.string().optional(),
+    execution_provider: z.enum(['cuda', 'webgpu', 'cpu']).nullable().optional().describe('onnxruntime execution provider in use'),
+    provider_attempts: z.array(z.object({ provider: z.string(), error: z.string() })).optional().describe('providers tried before the one in use, with why they failed'),
+    provenance: z.record(z.string(), z.unknown()).optional().describe('training data and run (from model.json)'),
+    metrics: z.record(z.string(), z.unknown()).optional().describe('measured quality metrics (from model.json)'),
+    queue_depth: z.number().int().optional().describe('images admitted and not yet finished'),
+    stats: z
+      .object({ calls: z.number().int(), rows: z.number().int(), images: z.number().int(), rejected: z.number().int(), deadlines: z.number().int(), aborted: z.number().int() })
+      .catchall(z.number())
+      .nullable()
+      .optional()
+      .describe('scheduler counters since start: network calls, rows, images, rejected (queue full), deadlines, aborted'),
   })
-  .catchall(z.unknown());
+  .meta({ id: 'ModelInfo', description: 'One servable model graph: manifest, limits, execution provider, status and load' });
 
-export const ModelsResponse = z.object({ models: z.array(ModelInfo) });
+export const ModelsResponse = z.object({ models: z.array(ModelInfo) }).meta({ id: 'ModelList' });

@@ -1,11 +1,13 @@
 /** Liveness (/healthz: the event loop answers) and readiness (/readyz: every enabled model loaded, warmed, workers up). */
 import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import { ErrorResponse } from '../api/schemas.js';
 import { NotReady } from '../errors.js';
 import type { Registry } from '../models/registry.js';
 
 const healthRoute: FastifyPluginAsync<{ registry: Registry }> = async (app, { registry }) => {
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async () => {
+  app.get('/healthz', { schema: { summary: 'Liveness', response: { 200: z.object({ status: z.literal('ok') }) } } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { summary: 'Readiness', response: { 200: z.object({ status: z.literal('ready') }), 503: ErrorResponse } } }, async () => {
     const r = registry.ready();
     const failed = r.failed.map((f) => `${f.model}: ${f.error}`).join('; ');
     if (!r.ready) throw new NotReady(`not ready: ${r.reason}${failed ? `; failed to load: ${failed}` : ''}`);
