@@ -7,6 +7,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Config } from './config.js';
 import { Registry } from './models/registry.js';
 import errorsPlugin from './plugins/errors.js';
+import metricsPlugin, { ServiceMetrics } from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import generateRoute from './routes/generate.js';
 import healthRoute from './routes/health.js';
@@ -40,8 +41,10 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(errorsPlugin, { bodyLimit: config.BODY_LIMIT_BYTES });
   // before the routes: @fastify/swagger collects them as they are added
   await app.register(openapiPlugin);
+  const metrics = new ServiceMetrics(registry);
+  await app.register(metricsPlugin, { metrics });
   await app.register(healthRoute, { registry });
   await app.register(modelsRoute, { registry });
-  await app.register(generateRoute, { registry, config });
+  await app.register(generateRoute, { registry, config, metrics });
   return app;
 }

@@ -40,6 +40,8 @@ export async function sha256File(path: string): Promise<string> {
 export class Registry {
   readonly entries = new Map<string, ModelEntry>();
   private readonly loading: Promise<void>[] = [];
+  /** called when a graph's scheduler is created, before warm-up (metrics attach their hooks here) */
+  onScheduler: ((entry: ModelEntry) => void) | null = null;
 
   constructor(
     private readonly cfg: Config,
@@ -134,6 +136,7 @@ export class Registry {
         pipelineDepth: this.cfg.PIPELINE_DEPTH,
         deadlineMs: this.cfg.REQUEST_DEADLINE_MS,
       });
+      this.onScheduler?.(entry);
       await this.warmUp(entry);
       entry.status = 'ready';
       this.log.info({ model: entry.name, provider: info.provider, attempts: info.attempts, loadMs: Math.round(info.loadMs) }, 'model ready');

@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import { GuidanceUnsupported, InvalidField, ModelUnavailable, NotAcceptable, UnknownClass, UnknownModel } from '../errors.js';
 import { encodeImage, FORMATS, MIME, type ImageFormat } from '../images/encode.js';
 import type { ModelEntry, Registry } from '../models/registry.js';
+import type { GenerateObserver } from '../plugins/metrics.js';
 import { defaultSchedule, sigmasProblem } from '../sampler/schedule.js';
 import type { SamplerKind } from '../sampler/step.js';
 
@@ -81,7 +82,7 @@ export function rawFormatFromAccept(accept: string | undefined): ImageFormat | n
   return best.f;
 }
 
-const generateRoute: FastifyPluginAsyncZod<{ registry: Registry; config: Config }> = async (app, { registry, config }) => {
+const generateRoute: FastifyPluginAsyncZod<{ registry: Registry; config: Config; metrics?: GenerateObserver }> = async (app, { registry, config, metrics }) => {
   app.post(
     '/v1/generate',
     {
@@ -129,6 +130,7 @@ const generateRoute: FastifyPluginAsyncZod<{ registry: Registry; config: Config 
         encode: round(tEnd - tEnc),
         total: round(tEnd - t0),
       };
+      metrics?.generated(r.entry.name, format, encoded.length, result.timings.queueMs, result.timings.computeMs, tEnd - tEnc);
       if (raw) {
         return reply
           .header('content-type', MIME[raw])

@@ -115,6 +115,8 @@ export class Scheduler {
   readonly stats: SchedulerStats = { calls: 0, rows: 0, images: 0, rejected: 0, deadlines: 0, aborted: 0 };
   /** called for every network call (metrics, tests) */
   onCall: ((info: CallInfo, runMs: number) => void) | null = null;
+  /** cheap per-call observer for metrics: rows, of which guided (class + null-class rows), run time */
+  onBatch: ((rows: number, guidedRows: number, runMs: number) => void) | null = null;
 
   constructor(
     private readonly engine: Engine,
@@ -136,6 +138,13 @@ export class Scheduler {
   /** Images (lanes) admitted and not yet finished or dropped. */
   get queueDepth(): number {
     return this.depth;
+  }
+
+  /** Lanes (images) inside a network call right now. O(lanes); for scrapes, not the hot path. */
+  get lanesInFlight(): number {
+    let k = 0;
+    for (const l of this.lanes) if (l.inFlight) k++;
+    return k;
   }
 
   /** Network calls queued or running on the engine's workers. */
@@ -258,6 +267,7 @@ export class Scheduler {
     const n = this.n;
     const now = performance.now();
     let r = 0;
+    let guidedRows = 0;
     const call = this.nextCall++;
     const jobs = new Set<Job>();
     for (const lane of batch) {
@@ -271,6 +281,7 @@ export class Scheduler {
       buf.labels[r] = BigInt(job.spec.classIndex);
       r++;
       if (lane.rows === 2) {
+        guidedRows += 2;
         buf.x.set(lane.x, r * n);
         buf.sigma[r] = sigma;
         buf.labels[r] = BigInt(job.spec.nullClass as number);
@@ -293,7 +304,10 @@ export class Scheduler {
     this.stats.calls++;
     this.stats.rows += rows;
     this.engine.run(worker, rows, this.chw, buf).then(
-      (res) => this.complete(batch, res, info),
+      (res) => {
+        this.onBatch?.(rows, guidedRows, res.runMs);
+        this.complete(batch, res, info);
+      },
       (err: Error & { buffers?: BatchBuffers }) => {
         if (err.buffers) this.pool.push(err.buffers);
         for (const lane of batch) {
