@@ -7,6 +7,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Config } from './config.js';
 import { Registry } from './models/registry.js';
 import errorsPlugin from './plugins/errors.js';
+import securityPlugin, { genRequestId, LOG_REDACT } from './plugins/security.js';
 import metricsPlugin, { ServiceMetrics } from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import generateRoute from './routes/generate.js';
@@ -22,8 +23,12 @@ declare module 'fastify' {
 
 export async function buildApp(config: Config): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL },
+    logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL, redact: LOG_REDACT },
     bodyLimit: config.BODY_LIMIT_BYTES,
+    requestIdHeader: false,
+    genReqId: genRequestId,
+    // a hop count trusts that many proxies in X-Forwarded-For (fastify's own number option)
+    trustProxy: typeof config.TRUST_PROXY === 'number' ? (_addr: string, hop: number) => hop < (config.TRUST_PROXY as number) : config.TRUST_PROXY,
     // the event loop must stay free: no per-request work beyond parsing and bookkeeping
     logController: new LogController({ disableRequestLogging: config.LOG_LEVEL !== 'debug' && config.LOG_LEVEL !== 'trace' }),
     return503OnClosing: true,
@@ -39,6 +44,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.addHook('onClose', async () => registry.close());
 
   await app.register(errorsPlugin, { bodyLimit: config.BODY_LIMIT_BYTES });
+  // before the routes: rate limiting attaches itself to routes as they are added
+  await app.register(securityPlugin, { config });
   // before the routes: @fastify/swagger collects them as they are added
   await app.register(openapiPlugin);
   const metrics = new ServiceMetrics(registry);

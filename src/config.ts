@@ -3,6 +3,7 @@
  * default so `npm start` serves models/ on CPU with no configuration; a bad value stops start-up
  * with a message that names the variable (ConfigError).
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
@@ -39,9 +40,28 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   DEFAULT_MODEL: z.string().min(1).optional().describe('model used when a request names none (default: first ready guided graph)'),
   BODY_LIMIT_BYTES: int(256, 64 * 1024 * 1024).default(64 * 1024).describe('max request body size'),
+  BATCHING: z.enum(['step', 'request']).default('step').describe('step: lanes join and leave at every network call; request: a batch of whole requests runs to its end before new ones join (for comparison)'),
+  // security (src/plugins/security.ts)
+  API_KEYS: z.string().optional().describe('comma-separated API keys; when any key is set, /v1/* needs Authorization: Bearer <key>'),
+  API_KEYS_FILE: z.string().min(1).optional().describe('file with one API key per line (# comments); added to API_KEYS'),
+  RATE_LIMIT_MAX: int(0, 1_000_000).default(0).describe('requests per window per API key (or client IP without keys) on /v1/*; 0 = off'),
+  RATE_LIMIT_WINDOW_MS: int(1, 86_400_000).default(60_000).describe('rate-limit window'),
+  CORS_ORIGINS: z.string().optional().describe('comma-separated allowed origins, or *; unset = CORS off'),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((s): boolean | number | string => (s === 'true' ? true : s === 'false' ? false : /^\d+$/.test(s) ? Number(s) : s))
+    .describe('fastify trustProxy: false, true, hop count, or comma-separated proxy addresses (client IP for rate limits and logs)'),
+  SHUTDOWN_DRAIN_MS: int(0, 3_600_000).default(25_000).describe('on SIGTERM/SIGINT, how long in-flight requests may take to finish before exit'),
 });
 
-export type Config = z.output<typeof ConfigSchema>;
+/** Variables whose values never appear in messages or logs. */
+const SECRET_VARS = new Set(['API_KEYS']);
+
+export type Config = z.output<typeof ConfigSchema> & {
+  /** the API keys of API_KEYS and API_KEYS_FILE together (empty: no authentication) */
+  apiKeys?: string[];
+};
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -59,12 +79,34 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
-    const lines = r.error.issues.map((i) => `${String(i.path[0] ?? '?')}: ${i.message} (got ${JSON.stringify(raw[String(i.path[0])])})`);
+    const lines = r.error.issues.map((i) => {
+      const name = String(i.path[0] ?? '?');
+      return `${name}: ${i.message} (got ${SECRET_VARS.has(name) ? '<redacted>' : JSON.stringify(raw[name])})`;
+    });
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
-  const cfg = r.data;
+  const cfg: Config = r.data;
   if (cfg.INTRA_OP_THREADS === 0) cfg.INTRA_OP_THREADS = availableParallelism();
+  cfg.apiKeys = readApiKeys(cfg);
   return cfg;
+}
+
+/** API keys from API_KEYS and API_KEYS_FILE (trimmed, blank lines and # comments skipped); never logged. */
+function readApiKeys(cfg: Config): string[] {
+  const keys = (cfg.API_KEYS ?? '').split(',');
+  if (cfg.API_KEYS_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(cfg.API_KEYS_FILE, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`invalid configuration:\n  API_KEYS_FILE: cannot read ${JSON.stringify(cfg.API_KEYS_FILE)} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    keys.push(...text.split('\n').filter((l) => !l.trimStart().startsWith('#')));
+  }
+  const out = [...new Set(keys.map((k) => k.trim()).filter(Boolean))];
+  const short = out.filter((k) => k.length < 16).length;
+  if (short) throw new ConfigError(`invalid configuration:\n  API_KEYS: ${short} key(s) shorter than 16 characters (values not shown)`);
+  return out;
 }
 
 /** Config for tests: defaults plus overrides, no environment read. */

@@ -90,6 +90,30 @@ export class GuidanceUnsupported extends HttpError {
   }
 }
 
+/**
+ * Missing, malformed or unknown API key — one message for all three, so the answer does not
+ * tell which part failed.
+ */
+export class Unauthorized extends HttpError {
+  constructor() {
+    super(401, 'unauthorized', 'a valid API key is required: Authorization: Bearer <key>', undefined, { 'www-authenticate': 'Bearer realm="jfdl-serve"' });
+  }
+}
+
+/** Too many requests from one API key (or client address) in the rate-limit window. */
+export class RateLimited extends HttpError {
+  constructor(retryAfterS: number) {
+    super(429, 'rate_limited', `rate limit exceeded; retry in ${retryAfterS} s`, undefined, { 'retry-after': String(retryAfterS) });
+  }
+}
+
+/** The server received SIGTERM/SIGINT: it finishes what it accepted and takes nothing new. */
+export class ShuttingDown extends HttpError {
+  constructor() {
+    super(503, 'shutting_down', 'the server is shutting down; retry on another replica', undefined, { 'retry-after': '1', connection: 'close' });
+  }
+}
+
 export class QueueFull extends HttpError {
   constructor(retryAfterS: number) {
     super(503, 'queue_full', 'the service is at capacity; retry later', undefined, { 'retry-after': String(retryAfterS) });
