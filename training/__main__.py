@@ -40,6 +40,7 @@ def main(argv=None):
         p.add_argument("--out", default="runs/digits16")
         p.add_argument("--model-dir", default="models/digits16")
         p.add_argument("--images-per-class", type=int, default=100)
+        p.add_argument("--run", default=None, help="evaluate only this run (a sub-folder of --out)")
         if name == "all":
             p.add_argument("--iters", type=int, default=4000)
             p.add_argument("--minutes", type=float, default=None)
@@ -81,7 +82,7 @@ def main(argv=None):
                   [int(v) for v in args.batch_sizes.split(",")], args.one_at_a_time, args.threads)
     elif args.cmd == "evaluate":
         from .evaluate import evaluate_all
-        r = evaluate_all(args.out, args.images_per_class)
+        r = evaluate_all(args.out, args.images_per_class, args.model_dir, args.run)
     elif args.cmd == "export":
         from .export import export_all
         r = export_all(args.out, args.model_dir)

@@ -130,7 +130,8 @@ def evaluate_all(out: str, n_per_class: int = 100, model_dir: str = "models/digi
     cm = load_cm(os.path.join(out, best_run, "stage0"))
     # 2. Ablation of the JFDL stages: 2-step ode guidance sweep for each null embedding.
     ablation = {}
-    for v in ("s1", "s12", "s2"):
+    variants = [v for v in ("s1", "s12", "s2") if os.path.exists(os.path.join(out, best_run, "jfdl", f"null_{v}.pt"))]
+    for v in variants:
         g = load_guided(os.path.join(out, best_run, "stage0"), os.path.join(out, best_run, "jfdl", f"null_{v}.pt"))
         ablation[v] = {str(w): ev(g, [80.0, sig_mid], w, "ode", g.null_class) for w in W_GRID}
         print(v, json.dumps(ablation[v]), flush=True)

@@ -22,7 +22,7 @@ def run_all(args) -> dict:
     stage12_jfdl(data, os.path.join(run, "stage0"), os.path.join(run, "jfdl"))
     times["jfdl_s"] = round(time.time() - t, 1)
     t = time.time()
-    evaluate_all(args.out, args.images_per_class, args.model_dir)
+    evaluate_all(args.out, args.images_per_class, args.model_dir, "main")
     times["evaluate_s"] = round(time.time() - t, 1)
     t = time.time()
     export_all(args.out, args.model_dir)
