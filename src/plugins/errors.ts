@@ -64,4 +64,17 @@ export default fp(async function errorsPlugin(app: FastifyInstance, opts: { body
     const e = new NotFound(`${req.method} ${req.url}`);
     reply.code(404).type('application/json').send(JSON.stringify(e.toJSON()));
   });
+  // An `Expect` other than 100-continue is answered by node's HTTP server itself (417, empty
+  // body) before fastify sees the request; answer it in the API's error shape instead.
+  app.server.on('checkExpectation', (req, res) => {
+    const body = JSON.stringify({ error: 'expectation_failed', message: `Expect: ${JSON.stringify(req.headers.expect ?? '')} is not supported`, field: 'expect' });
+    res.writeHead(417, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+    res.end(body);
+  });
+  // CONNECT (proxy tunnelling) also bypasses fastify: node would drop the connection unanswered.
+  app.server.on('connect', (req, socket) => {
+    const body = JSON.stringify({ error: 'method_not_allowed', message: `${req.method} is not supported by this API` });
+    socket.on('error', () => undefined);
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
 });
