@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import { Registry } from './models/registry.js';
 import errorsPlugin from './plugins/errors.js';
 import securityPlugin, { genRequestId, LOG_REDACT } from './plugins/security.js';
+import { lifecyclePlugin } from './shutdown.js';
 import metricsPlugin, { ServiceMetrics } from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
 import generateRoute from './routes/generate.js';
@@ -31,7 +32,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     trustProxy: typeof config.TRUST_PROXY === 'number' ? (_addr: string, hop: number) => hop < (config.TRUST_PROXY as number) : config.TRUST_PROXY,
     // the event loop must stay free: no per-request work beyond parsing and bookkeeping
     logController: new LogController({ disableRequestLogging: config.LOG_LEVEL !== 'debug' && config.LOG_LEVEL !== 'trace' }),
-    return503OnClosing: true,
+    // refusing requests while closing is src/shutdown.ts's job: the same JSON 503 as while draining
+    return503OnClosing: false,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -44,7 +46,9 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   app.addHook('onClose', async () => registry.close());
 
   await app.register(errorsPlugin, { bodyLimit: config.BODY_LIMIT_BYTES });
-  // before the routes: rate limiting attaches itself to routes as they are added
+  // before the routes: in-flight bookkeeping for graceful shutdown, then security (rate limiting
+  // attaches itself to routes as they are added)
+  await app.register(lifecyclePlugin);
   await app.register(securityPlugin, { config });
   // before the routes: @fastify/swagger collects them as they are added
   await app.register(openapiPlugin);

@@ -1,6 +1,7 @@
 /** Entry point: read config (a bad value stops here, naming the variable), listen, then load models in the background (/readyz says when). */
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { installShutdown } from './shutdown.js';
 
 let config;
 try {
@@ -20,12 +21,5 @@ void app.registry.loadAll().then(() => {
   app.log.info({ ready: r.ready, reason: r.reason, models: [...app.registry.entries.keys()] }, 'model loading finished');
 });
 
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    app.log.info({ sig }, 'shutting down');
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}
+// SIGTERM/SIGINT: stop accepting, drain what was accepted, close, exit 0 (src/shutdown.ts)
+installShutdown(app, { drainMs: config.SHUTDOWN_DRAIN_MS });
