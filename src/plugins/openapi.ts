@@ -129,6 +129,12 @@ const OPERATIONS: Record<string, OperationDocs> = {
     description: 'Readiness: every enabled model is loaded and warmed, and its workers are up.',
     errors: { '503': error('Not ready yet, or an engine is down', [{ error: 'not_ready', message: 'not ready: loading digits16' }]) },
   },
+  'get /': {
+    operationId: 'playground',
+    tags: ['ops'],
+    description: 'The playground page: pick a model and class, turn the guidance knob, run a guidance sweep.',
+    responses: { '200': { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } } },
+  },
   'get /metrics': {
     operationId: 'metrics',
     tags: ['ops'],
@@ -139,6 +145,20 @@ const OPERATIONS: Record<string, OperationDocs> = {
         content: { 'text/plain': { schema: { type: 'string' } } },
       },
     },
+  },
+};
+
+/** Answers of the security layer on every /v1 route (API keys and rate limiting are opt-in). */
+const V1_ERRORS: Record<string, OpenAPIV3_1.ResponseObject> = {
+  '401': {
+    ...error('API keys are configured (API_KEYS) and the request has no valid `Authorization: Bearer <key>`', [
+      { error: 'unauthorized', message: 'a valid API key is required: Authorization: Bearer <key>' },
+    ]),
+    headers: { 'WWW-Authenticate': { description: 'Bearer realm="jfdl-serve"', schema: { type: 'string' } } },
+  },
+  '429': {
+    ...error('Rate limit exceeded for this API key or client address (RATE_LIMIT_MAX per window)', [{ error: 'rate_limited', message: 'rate limit exceeded; retry in 12 s' }]),
+    headers: retryAfter,
   },
 };
 
@@ -178,16 +198,21 @@ function augment(doc: OpenAPIV3_1.Document): OpenAPIV3_1.Document {
         const cur = responses[code];
         responses[code] = cur && cur.content ? { ...cur, ...r, content: { ...cur.content, ...r.content } } : r;
       }
-      if (docs.errors) {
+      const errors = { ...docs.errors, ...(path.startsWith('/v1/') ? V1_ERRORS : {}) };
+      if (Object.keys(errors).length) {
         delete responses['4XX'];
         delete responses['5XX'];
-        Object.assign(responses, docs.errors);
+        Object.assign(responses, errors);
       }
+      if (path.startsWith('/v1/')) op.security = [{}, { apiKey: [] }];
       for (const code of Object.keys(responses)) {
         if (responses[code].description === 'Default Response') responses[code].description = code === '200' ? 'OK' : 'Error';
       }
     }
   }
+  (doc.components ??= {}).securitySchemes = {
+    apiKey: { type: 'http', scheme: 'bearer', description: 'only when the service is configured with API_KEYS; then every /v1 route needs it' },
+  };
   const used = referenced(doc);
   const schemas = ((doc.components ??= {}).schemas ??= {});
   for (const name of Object.keys(schemas)) if (!used.has(name)) delete schemas[name];

@@ -1,0 +1,281 @@
+// The playground page: plain ES module, no build step. Talks to the same public API as any client
+// (GET /v1/models, POST /v1/generate) and shows the service's own error messages.
+
+const $ = (id) => document.getElementById(id);
+const DISPLAY_PX = 192; // server-side nearest-neighbour scale targets about this width
+const SHOW_PX = 256; // the single image is shown this wide (CSS, pixelated)
+const SWEEP_PX = 128; // each sweep image
+const SWEEP_POINTS = [0, 0.5, 1, 1.25, 1.5, 2, 3];
+
+const state = { models: [], model: null, busy: 0, generation: 0 };
+
+function showError(err) {
+  const box = $('error');
+  if (!err) {
+    box.hidden = true;
+    box.textContent = '';
+    return;
+  }
+  box.hidden = false;
+  box.textContent = err.field ? `${err.message} (field: ${err.field})` : err.message;
+}
+
+function setBusy(delta) {
+  state.busy += delta;
+  document.body.classList.toggle('busy', state.busy > 0);
+}
+
+async function api(path, init) {
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch (e) {
+    throw { message: `cannot reach the service (${e.message})` };
+  }
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    /* not JSON */
+  }
+  if (!res.ok) throw body && body.message ? body : { message: `HTTP ${res.status} ${res.statusText}` };
+  return body;
+}
+
+function fmt(x, digits = 2) {
+  return Number(x).toFixed(digits);
+}
+
+/** Nearest-neighbour upscale the server applies so the image is crisp at DISPLAY_PX. */
+function scaleFor(m) {
+  return Math.max(1, Math.min(8, Math.round(DISPLAY_PX / m.image.width)));
+}
+
+function selectedModel() {
+  return state.models.find((m) => m.name === $('model').value) ?? null;
+}
+
+function fillModel() {
+  const m = selectedModel();
+  state.model = m;
+  if (!m) return;
+  const cls = $('class');
+  const prev = cls.value;
+  cls.replaceChildren(...m.classes.map((name, i) => new Option(m.classes.length > 10 ? `${i}: ${name}` : name, String(i))));
+  cls.value = prev && Number(prev) < m.classes.length ? prev : '0';
+
+  const g = m.guidance;
+  const slider = $('guidance');
+  slider.min = String(g.min);
+  slider.max = String(g.max);
+  slider.step = g.max - g.min > 2 ? '0.05' : '0.01';
+  slider.value = String(g.default);
+  slider.disabled = !m.guided;
+  $('sweep-button').disabled = !m.guided;
+  $('guidance-note').textContent = m.guided
+    ? `range ${g.min}–${g.max}, default ${g.default}; small values (≈1.1–1.5) help a consistency model, large ones over-saturate`
+    : 'plain consistency model: no guidance embedding, so guidance is fixed at 1 (pick the JFDL graph to guide)';
+  updateGuidanceLabel();
+
+  const steps = $('steps');
+  const prevSteps = steps.value;
+  steps.replaceChildren(...Array.from({ length: m.max_steps }, (_, i) => new Option(String(i + 1), String(i + 1))));
+  steps.value = prevSteps && Number(prevSteps) <= m.max_steps ? prevSteps : String(m.default_steps);
+  $('sampler').value = m.default_sampler;
+
+  const px = `${m.image.channels}×${m.image.height}×${m.image.width}`;
+  $('model-note').textContent = `${m.kind === 'jfdl' ? 'JFDL (guided)' : 'CM'} · ${px} · ${m.classes.length} classes · ${m.execution_provider ?? '?'}${m.description ? ' — ' + m.description : ''}`;
+}
+
+function updateGuidanceLabel() {
+  $('guidance-value').value = fmt($('guidance').value);
+}
+
+function parseSeed() {
+  const raw = $('seed').value.trim();
+  if (raw === '') return undefined;
+  const n = Number(raw);
+  // anything that is not a number is sent as-is, so the service's validation message is shown
+  return Number.isFinite(n) ? n : raw;
+}
+
+function parseSigmas() {
+  const raw = $('sigmas').value.trim();
+  if (!raw) return undefined;
+  return raw.split(/[\s,]+/).filter(Boolean).map((s) => (Number.isFinite(Number(s)) ? Number(s) : s));
+}
+
+function requestBody(overrides = {}) {
+  const m = state.model;
+  const body = {
+    model: m.name,
+    class: Number($('class').value),
+    sampler: $('sampler').value,
+    scale: scaleFor(m),
+    format: 'png',
+  };
+  if (m.guided) body.guidance = Number($('guidance').value);
+  const sigmas = parseSigmas();
+  if (sigmas) body.sigmas = sigmas;
+  else body.steps = Number($('steps').value);
+  const seed = parseSeed();
+  if (seed !== undefined) body.seed = seed;
+  return { ...body, ...overrides };
+}
+
+async function generate() {
+  if (!state.model) return;
+  const gen = ++state.generation;
+  showError(null);
+  setBusy(1);
+  try {
+    const body = requestBody();
+    const r = await api('/v1/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (gen !== state.generation) return; // a newer request (slider moved again) wins
+    if ($('seed').value.trim() === '') $('seed').value = String(r.seed);
+    const img = $('image');
+    img.src = `data:${r.images[0].mime};base64,${r.images[0].b64}`;
+    img.style.width = `${Math.max(SHOW_PX, state.model.image.width * body.scale)}px`;
+    img.dataset.guidance = String(r.params.guidance);
+    img.dataset.seed = String(r.seed);
+    $('caption').textContent = `${state.model.classes[r.params.class]} · w = ${fmt(r.params.guidance)} · ${r.params.steps} step${r.params.steps > 1 ? 's' : ''} (${r.params.sampler}) · seed ${r.seed}`;
+    $('single').hidden = false;
+    $('placeholder').hidden = true;
+    const t = r.timings_ms;
+    const dl = $('timings');
+    dl.replaceChildren(
+      ...[
+        ['queue', t.queue],
+        ['compute', t.compute],
+        ['encode', t.encode],
+        ['total', t.total],
+      ].flatMap(([k, v]) => {
+        const dt = document.createElement('dt');
+        dt.textContent = k;
+        const dd = document.createElement('dd');
+        dd.textContent = `${fmt(v, 1)} ms`;
+        return [dt, dd];
+      }),
+    );
+    const sig = document.createElement('dd');
+    sig.className = 'wide';
+    sig.textContent = `σ = [${r.params.sigmas.map((s) => +s.toPrecision(4)).join(', ')}]`;
+    dl.append(sig);
+    dl.hidden = false;
+  } catch (e) {
+    if (gen === state.generation) showError(e);
+  } finally {
+    setBusy(-1);
+  }
+}
+
+function sweepValues(g) {
+  const vals = SWEEP_POINTS.filter((w) => w >= g.min && w <= g.max);
+  if (!vals.includes(g.default)) vals.push(g.default);
+  return vals.sort((a, b) => a - b);
+}
+
+async function sweep() {
+  const m = state.model;
+  if (!m || !m.guided) return;
+  showError(null);
+  const seed = parseSeed();
+  const base = requestBody(seed === undefined ? { seed: Math.floor(Math.random() * 2 ** 32) } : {});
+  if (seed === undefined) $('seed').value = String(base.seed);
+  const values = sweepValues(m.guidance);
+  const row = $('sweep');
+  row.replaceChildren();
+  $('sweep-section').hidden = false;
+  $('sweep-info').textContent = `${m.name} · class ${m.classes[base.class]} · seed ${base.seed} · ${base.sigmas ? base.sigmas.length : base.steps} step(s), ${base.sampler}`;
+  const cells = values.map((w) => {
+    const fig = document.createElement('figure');
+    fig.className = 'cell loading';
+    if (w === 1) fig.classList.add('plain');
+    if (w === m.guidance.default) fig.classList.add('default');
+    const img = document.createElement('img');
+    img.alt = `w = ${w}`;
+    img.dataset.guidance = String(w);
+    const cap = document.createElement('figcaption');
+    cap.textContent = `w = ${fmt(w)}${w === 1 ? ' (plain)' : ''}${w === 0 ? ' (uncond.)' : ''}${w === m.guidance.default ? ' (default)' : ''}`;
+    fig.append(img, cap);
+    row.append(fig);
+    return { w, fig, img, cap };
+  });
+  setBusy(1);
+  // all at once: the service batches them into shared network calls
+  const results = await Promise.allSettled(
+    cells.map(({ w }) => api('/v1/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...base, guidance: w }) })),
+  );
+  setBusy(-1);
+  results.forEach((r, i) => {
+    const c = cells[i];
+    c.fig.classList.remove('loading');
+    if (r.status === 'fulfilled') {
+      c.img.src = `data:${r.value.images[0].mime};base64,${r.value.images[0].b64}`;
+      c.img.style.width = `${SWEEP_PX}px`;
+      c.img.title = `compute ${fmt(r.value.timings_ms.compute, 1)} ms`;
+    } else {
+      c.fig.classList.add('failed');
+      c.cap.textContent = `w = ${fmt(c.w)}: ${r.reason.message}`;
+    }
+  });
+  const failed = results.find((r) => r.status === 'rejected');
+  if (failed) showError(failed.reason);
+  $('sweep-section').dataset.done = String(Date.now());
+}
+
+async function loadModels() {
+  try {
+    const { models } = await api('/v1/models');
+    state.models = models.filter((m) => m.status === 'ready');
+    const sel = $('model');
+    const prev = sel.value;
+    sel.replaceChildren(
+      ...models.map((m) => {
+        const o = new Option(`${m.name} — ${m.status !== 'ready' ? m.status : m.guided ? 'JFDL, guided' : 'CM, unguided'}`, m.name);
+        o.disabled = m.status !== 'ready';
+        return o;
+      }),
+    );
+    const pick = state.models.find((m) => m.name === prev) ?? state.models.find((m) => m.guided) ?? state.models[0];
+    if (pick) {
+      sel.value = pick.name;
+      fillModel();
+      showError(null);
+    } else {
+      showError({ message: models.length ? 'no model is ready yet; retrying…' : 'the service serves no models (check MODELS_DIR)' });
+    }
+    if (models.some((m) => m.status === 'loading') || !pick) setTimeout(loadModels, 2000);
+    document.body.dataset.ready = pick ? 'true' : 'false';
+  } catch (e) {
+    showError(e);
+    setTimeout(loadModels, 2000);
+  }
+}
+
+let sliderTimer = null;
+function onSlider() {
+  updateGuidanceLabel();
+  // turning the knob regenerates the current image (debounced) once there is one
+  if ($('single').hidden) return;
+  clearTimeout(sliderTimer);
+  sliderTimer = setTimeout(generate, 120);
+}
+
+window.addEventListener('DOMContentLoaded', () => {
+  $('model').addEventListener('change', () => {
+    fillModel();
+    if (!$('single').hidden) generate();
+  });
+  $('guidance').addEventListener('input', onSlider);
+  $('new-seed').addEventListener('click', () => {
+    $('seed').value = String(Math.floor(Math.random() * 2 ** 32));
+    if (!$('single').hidden) generate();
+  });
+  $('controls').addEventListener('submit', (e) => {
+    e.preventDefault();
+    generate();
+  });
+  $('sweep-button').addEventListener('click', sweep);
+  loadModels();
+});

@@ -1,0 +1,214 @@
+/**
+ * The playground page in a real browser: Debian's Chromium (/usr/bin/chromium, installed by
+ * .ci/run from apt; never a downloaded browser) driven by playwright-core, against a real server
+ * on a loopback port. It generates an image, moves the guidance slider, runs a guidance sweep,
+ * checks that every image renders (loaded, the expected size, not blank) and that a bad input
+ * shows the service's readable message. Screenshots go to test-output/playground/.
+ *
+ * Runs on the tiny RGB fixture always, and on models/digits16 (JFDL + plain CM) once it exists.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { hasDigits16, REAL_MODELS, startServer, type LiveServer } from '../api/live.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const OUT = join('test-output', 'playground');
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+// Without Chromium outside CI the suite is skipped with a note; in CI (.ci/run installs it) a missing browser fails.
+const skip = !existsSync(CHROMIUM) && !process.env.CI ? `no Chromium at ${CHROMIUM} (apt-get install chromium)` : false;
+
+/** Stats of a rendered <img>: natural size and pixel standard deviation (0 = blank). */
+async function imageStats(page: Page, selector: string) {
+  return page.$$eval(selector, (imgs) =>
+    (imgs as HTMLImageElement[]).map((img) => {
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      const ctx = c.getContext('2d')!;
+      ctx.drawImage(img, 0, 0);
+      const d = c.width && c.height ? ctx.getImageData(0, 0, c.width, c.height).data : new Uint8ClampedArray();
+      let s = 0;
+      let s2 = 0;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        for (let k = 0; k < 3; k++) {
+          s += d[i + k];
+          s2 += d[i + k] * d[i + k];
+          n++;
+        }
+      }
+      const mean = n ? s / n : 0;
+      return {
+        complete: img.complete,
+        naturalWidth: img.naturalWidth,
+        naturalHeight: img.naturalHeight,
+        displayWidth: img.getBoundingClientRect().width,
+        std: n ? Math.sqrt(Math.max(0, s2 / n - mean * mean)) : 0,
+        src: img.src.slice(-64),
+      };
+    }),
+  );
+}
+
+function checkRendered(stats: Awaited<ReturnType<typeof imageStats>>, width: number, what: string) {
+  assert.ok(stats.length > 0, `${what}: no image`);
+  for (const s of stats) {
+    assert.ok(s.complete && s.naturalWidth > 0, `${what}: image did not load`);
+    const scale = Math.max(1, Math.min(8, Math.round(192 / width)));
+    assert.equal(s.naturalWidth, width * scale, `${what}: width ${s.naturalWidth}, expected ${width}×${scale}`);
+    assert.equal(s.naturalHeight, s.naturalWidth, `${what}: square image expected`);
+    assert.ok(s.displayWidth >= 96, `${what}: shown at ${s.displayWidth}px (too small to see)`);
+    assert.ok(s.std > 2, `${what}: image is blank (pixel std ${s.std.toFixed(2)})`);
+  }
+}
+
+interface Target {
+  label: string;
+  modelsDir: string;
+  guided: string;
+  plain: string;
+  className: string;
+  width: number;
+}
+
+const targets: Target[] = [{ label: 'tiny-rgb8', modelsDir: 'test/fixtures/models', guided: 'tiny-rgb8', plain: 'tiny-rgb8-cm', className: 'blue', width: 8 }];
+if (hasDigits16()) targets.push({ label: 'digits16', modelsDir: REAL_MODELS, guided: 'digits16', plain: 'digits16-cm', className: '3', width: 16 });
+
+for (const t of targets) {
+  describe(`playground in Chromium (${t.label})`, { skip }, () => {
+    let server: LiveServer;
+    let ctx: BrowserContext;
+    let page: Page;
+    let profile: string;
+    const problems: string[] = [];
+
+    before(async () => {
+      mkdirSync(OUT, { recursive: true });
+      server = await startServer({ MODELS_DIR: t.modelsDir });
+      profile = mkdtempSync(join(tmpdir(), 'jfdl-chromium-'));
+      ctx = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ARGS,
+        viewport: { width: 1200, height: 900 },
+        deviceScaleFactor: 1,
+      });
+      page = ctx.pages()[0] ?? (await ctx.newPage());
+      page.on('console', (m) => {
+        if (m.type() === 'error' && !/Failed to load resource.*(400|404)/.test(m.text())) problems.push(`console: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      await page.goto(`${server.url}/`);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    });
+
+    after(async () => {
+      await ctx?.close();
+      await server?.close();
+      if (profile) rmSync(profile, { recursive: true, force: true });
+    });
+
+    test('lists the models and the classes by name', async () => {
+      const models = await page.$$eval('#model option', (os) => (os as HTMLOptionElement[]).map((o) => o.value));
+      assert.ok(models.includes(t.guided) && models.includes(t.plain), `models: ${models}`);
+      assert.equal(await page.inputValue('#model'), t.guided, 'a guided model is picked first');
+      const classes = await page.$$eval('#class option', (os) => os.map((o) => o.textContent));
+      assert.ok(classes.includes(t.className), `classes: ${classes}`);
+    });
+
+    test('generates an image and shows it scaled up, with timings', async () => {
+      await page.selectOption('#class', { label: t.className });
+      await page.fill('#seed', '1234');
+      await page.click('#generate');
+      await page.waitForFunction(() => !(document.getElementById('single') as HTMLElement).hidden && (document.getElementById('image') as HTMLImageElement).complete);
+      checkRendered(await imageStats(page, '#image'), t.width, 'single image');
+      const timings = await page.textContent('#timings');
+      assert.match(timings ?? '', /compute\s*[\d.]+ ms/);
+      assert.match(timings ?? '', /total\s*[\d.]+ ms/);
+      assert.match((await page.textContent('#caption')) ?? '', new RegExp(`${t.className} · w = .* seed 1234`));
+      await page.screenshot({ path: join(OUT, `${t.label}-generate.png`), fullPage: true });
+    });
+
+    test('moving the guidance slider regenerates the image at the new scale', async () => {
+      const before = (await imageStats(page, '#image'))[0].src;
+      const w0 = Number(await page.inputValue('#guidance'));
+      await page.focus('#guidance');
+      for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowRight');
+      const w1 = Number(await page.inputValue('#guidance'));
+      assert.ok(w1 > w0, `slider moved: ${w0} → ${w1}`);
+      assert.equal(await page.textContent('#guidance-value'), w1.toFixed(2));
+      await page.waitForFunction((w) => Number((document.getElementById('image') as HTMLImageElement).dataset.guidance) === w, w1, { timeout: 15_000 });
+      const stats = await imageStats(page, '#image');
+      checkRendered(stats, t.width, 'image after slider');
+      assert.notEqual(stats[0].src, before, 'a different guidance gives a different image');
+    });
+
+    test('guidance sweep shows one seed at several guidance values side by side', async () => {
+      await page.fill('#seed', '7');
+      await page.click('#sweep-button');
+      await page.waitForSelector('#sweep-section[data-done]', { timeout: 30_000 });
+      const caps = await page.$$eval('#sweep figcaption', (cs) => cs.map((c) => c.textContent ?? ''));
+      assert.ok(caps.length >= 4, `sweep cells: ${caps}`);
+      assert.ok(caps.some((c) => c.startsWith('w = 1.00')), 'the plain conditional (w = 1) is in the sweep');
+      const stats = await imageStats(page, '#sweep img');
+      assert.equal(stats.length, caps.length);
+      checkRendered(stats, t.width, 'sweep');
+      assert.ok(new Set(stats.map((s) => s.src)).size > 1, 'guidance changes the image');
+      // side by side: every cell on one row
+      const tops = await page.$$eval('#sweep .cell', (cs) => cs.map((c) => Math.round(c.getBoundingClientRect().top)));
+      assert.equal(new Set(tops).size, 1, `cells on one row (tops ${tops})`);
+      assert.match((await page.textContent('#sweep-info')) ?? '', /seed 7/);
+      await page.locator('#sweep-section').screenshot({ path: join(OUT, `${t.label}-sweep.png`) });
+      await page.screenshot({ path: join(OUT, `${t.label}-page.png`), fullPage: true });
+    });
+
+    test('a bad input shows the service message, readable', async () => {
+      await page.click('#advanced summary');
+      await page.fill('#sigmas', '2, 80');
+      await page.click('#generate');
+      await page.waitForSelector('#error:not([hidden])');
+      const msg = (await page.textContent('#error')) ?? '';
+      assert.match(msg, /sigmas/i);
+      assert.match(msg, /descending/i);
+      assert.doesNotMatch(msg, /\[object|undefined|at .*\.ts:\d+/);
+      await page.screenshot({ path: join(OUT, `${t.label}-error.png`), fullPage: true });
+
+      await page.fill('#sigmas', '');
+      await page.fill('#seed', 'abc');
+      await page.click('#generate');
+      await page.waitForFunction(() => /seed/.test(document.getElementById('error')?.textContent ?? ''));
+      await page.fill('#seed', '42');
+      await page.click('#generate');
+      await page.waitForSelector('#error[hidden]', { state: 'attached' });
+    });
+
+    test('a plain CM locks guidance at 1 and still generates', async () => {
+      await page.selectOption('#model', t.plain);
+      assert.equal(await page.isDisabled('#guidance'), true);
+      assert.equal(await page.isDisabled('#sweep-button'), true);
+      assert.match((await page.textContent('#guidance-note')) ?? '', /fixed at 1/);
+      await page.waitForFunction(() => /w = 1\.00/.test(document.getElementById('caption')?.textContent ?? ''), undefined, { timeout: 15_000 });
+      checkRendered(await imageStats(page, '#image'), t.width, 'CM image');
+      await page.selectOption('#model', t.guided);
+      assert.equal(await page.isDisabled('#guidance'), false);
+    });
+
+    test('no script errors or CSP violations', () => {
+      assert.deepEqual(problems, []);
+    });
+  });
+}
