@@ -135,6 +135,7 @@ export class Registry {
         queueLimit: this.cfg.QUEUE_LIMIT,
         pipelineDepth: this.cfg.PIPELINE_DEPTH,
         deadlineMs: this.cfg.REQUEST_DEADLINE_MS,
+        batching: this.cfg.BATCHING,
       });
       this.onScheduler?.(entry);
       await this.warmUp(entry);

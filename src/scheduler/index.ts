@@ -13,7 +13,7 @@ import type { BatchBuffers, Engine, RunOutput } from '../engine/index.js';
 import { Cancelled, DeadlineExceeded, EngineUnavailable, HttpError, InternalError, QueueFull } from '../errors.js';
 import { gaussianNoise } from '../sampler/philox.js';
 import { combineGuidance, consistencyStep, initialLatent, odeStep, quantise, type SamplerKind } from '../sampler/step.js';
-import { admits, decide, planBatch, retryAfterSeconds } from './policy.js';
+import { admits, decide, eligibility, planBatch, retryAfterSeconds, type BatchingMode } from './policy.js';
 
 export interface SchedulerOptions {
   channels: number;
@@ -26,6 +26,8 @@ export interface SchedulerOptions {
   queueLimit: number;
   pipelineDepth: number;
   deadlineMs: number;
+  /** step-level (default) or request-level batching, see policy.ts */
+  batching?: BatchingMode;
 }
 
 export interface GenerateJob {
@@ -86,6 +88,8 @@ interface Lane {
   inFlight: boolean;
   readyAt: number;
   x: Float32Array;
+  /** request-level batching: the cohort the lane started in (0 = not started) */
+  cohort: number;
 }
 
 export interface SchedulerStats {
@@ -105,6 +109,8 @@ export class Scheduler {
   private depth = 0;
   private nextJob = 1;
   private nextCall = 1;
+  private nextCohort = 1;
+  private readonly mode: BatchingMode;
   private timer: NodeJS.Timeout | null = null;
   private readonly pool: BatchBuffers[] = [];
   private readonly scratch: Float32Array;
@@ -125,6 +131,7 @@ export class Scheduler {
     this.n = o.channels * o.height * o.width;
     this.chw = [o.channels, o.height, o.width];
     this.scratch = new Float32Array(this.n);
+    this.mode = o.batching ?? 'step';
     // a restarted worker can take the lanes that waited; an engine that gave up fails them (503)
     engine.on('worker-ready', () => this.pump());
     engine.on('failed', (e) => this.failAll(new EngineUnavailable(`the model's inference workers failed: ${e.message}`)));
@@ -180,7 +187,7 @@ export class Scheduler {
       for (let i = 0; i < spec.numImages; i++) {
         // x ← σ_0·z_0, z_0 from Philox keyed by (seed, index), counter j = 0
         const x = initialLatent(gaussianNoise(spec.seed, i, 0, this.n), spec.sigmas[0]);
-        this.lanes.push({ job, index: i, rows: guided ? 2 : 1, step: 0, inFlight: false, readyAt: now, x });
+        this.lanes.push({ job, index: i, rows: guided ? 2 : 1, step: 0, inFlight: false, readyAt: now, x, cohort: 0 });
         job.result.pixels.push(new Uint8Array(this.n));
         job.result.denoised.push(new Float32Array(this.n));
       }
@@ -234,8 +241,9 @@ export class Scheduler {
       const worker = this.engine.pick(this.o.pipelineDepth);
       let readyRows = 0;
       let oldest = Infinity;
+      const ok = eligibility(this.lanes, this.mode);
       for (const l of this.lanes) {
-        if (l.inFlight) continue;
+        if (l.inFlight || !ok(l)) continue;
         readyRows += l.rows;
         if (l.readyAt < oldest) oldest = l.readyAt;
         if (readyRows >= this.o.maxRows) break;
@@ -261,8 +269,13 @@ export class Scheduler {
   }
 
   private dispatch(worker: number) {
-    const { picked } = planBatch(this.lanes, this.o.maxRows);
+    const { picked } = planBatch(this.lanes, this.o.maxRows, this.mode);
     const batch = picked.map((i) => this.lanes[i]);
+    // request-level batching: the lanes that start together stay together until all are done
+    if (this.mode === 'request' && batch.length && batch[0].cohort === 0) {
+      const cohort = this.nextCohort++;
+      for (const l of batch) l.cohort = cohort;
+    }
     const buf = this.buffers();
     const n = this.n;
     const now = performance.now();

@@ -8,20 +8,39 @@
 export interface LaneView {
   rows: 1 | 2;
   inFlight: boolean;
+  /** request-level batching only: the batch the lane started in (0 = not started) */
+  cohort?: number;
 }
 
 /**
- * Lanes for the next call: FIFO greedy — take ready lanes oldest first while their rows fit in
+ * - `step` (the service's mode): any lane may join any call; lanes join at the next call after
+ *   admission and leave when their last step is done.
+ * - `request` (classic static batching, kept for comparison in `npm run bench`): the lanes that
+ *   start together (a cohort) run every step together; lanes of new requests wait until the
+ *   whole cohort has finished, so a 1-step request admitted behind a 4-step batch waits for it.
+ */
+export type BatchingMode = 'step' | 'request';
+
+/** Which lanes may take part in the next call under `mode`. */
+export function eligibility(lanes: readonly LaneView[], mode: BatchingMode): (l: LaneView) => boolean {
+  if (mode === 'step') return () => true;
+  const cohortLive = lanes.some((l) => (l.cohort ?? 0) > 0);
+  return (l) => ((l.cohort ?? 0) > 0) === cohortLive;
+}
+
+/**
+ * Lanes for the next call (among the eligible ones, see `eligibility`): FIFO greedy — take ready lanes oldest first while their rows fit in
  * `maxRows`. A lane that no longer fits is passed over so a smaller one behind it can fill the
  * last row; the passed-over lane is still the oldest next time, so it cannot starve.
  * Returns positions in `lanes` and the total row count.
  */
-export function planBatch(lanes: readonly LaneView[], maxRows: number): { picked: number[]; rows: number } {
+export function planBatch(lanes: readonly LaneView[], maxRows: number, mode: BatchingMode = 'step'): { picked: number[]; rows: number } {
   const picked: number[] = [];
   let rows = 0;
+  const ok = eligibility(lanes, mode);
   for (let i = 0; i < lanes.length && rows < maxRows; i++) {
     const l = lanes[i];
-    if (l.inFlight || rows + l.rows > maxRows) continue;
+    if (l.inFlight || rows + l.rows > maxRows || !ok(l)) continue;
     picked.push(i);
     rows += l.rows;
   }
