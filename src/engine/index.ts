@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionProviderName } from '../config.js';
 import { EngineUnavailable } from '../errors.js';
-import type { ProviderAttempt, RunRequest, RunResult, ValueInfo, WorkerInit, WorkerMessage } from './protocol.js';
+import type { ExitRequest, ProviderAttempt, RunRequest, RunResult, ValueInfo, WorkerInit, WorkerMessage } from './protocol.js';
 
 export type { ValueInfo } from './protocol.js';
 
@@ -68,6 +68,8 @@ class SessionWorker {
   inFlight = 0;
   /** its session loaded; it may take calls */
   ready = false;
+  /** its thread has ended */
+  exited = false;
   readonly pending = new Map<number, Pending>();
   dead: Error | null = null;
 
@@ -79,7 +81,10 @@ class SessionWorker {
       this.settle(m);
     });
     this.worker.on('error', (e) => this.die(e instanceof Error ? e : new Error(String(e)), onDeath));
-    this.worker.on('exit', (code) => this.die(new Error(`engine worker exited with code ${code}`), onDeath));
+    this.worker.on('exit', (code) => {
+      this.exited = true;
+      this.die(new Error(`engine worker exited with code ${code}`), onDeath);
+    });
   }
 
   private settle(m: RunResult) {
@@ -101,6 +106,20 @@ class SessionWorker {
     this.inFlight = 0;
     onDeath(e);
   }
+}
+
+/** Ask a worker to exit with `code` between runs; terminate it if it has not within `graceMs`. */
+function stopWorker(w: SessionWorker, code: number, graceMs: number): Promise<void> {
+  if (w.exited) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => void w.worker.terminate().catch(() => undefined), graceMs);
+    w.worker.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    const req: ExitRequest = { type: 'exit', code };
+    w.worker.postMessage(req);
+  });
 }
 
 /** Restarts allowed per worker slot within RESTART_WINDOW_MS before the engine gives up. */
@@ -198,13 +217,14 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
   }
 
   /**
-   * Fault injection for tests: terminate worker `index` as if its thread had crashed. Its
-   * in-flight calls fail with 503 and the engine restarts it. Not reachable over HTTP.
+   * Fault injection for tests: worker `index` exits with code 70 as if its thread had crashed
+   * (at its next JavaScript turn, see ExitRequest). Its in-flight calls fail with 503 and the
+   * engine restarts it. Not reachable over HTTP. Resolves when the thread has exited.
    */
-  killWorker(index: number): Promise<number> {
+  killWorker(index: number): Promise<void> {
     const w = this.workers[index];
     if (!w) return Promise.reject(new Error(`no engine worker ${index}`));
-    return w.worker.terminate();
+    return stopWorker(w, 70, 30_000);
   }
 
   get workerCount(): number {
@@ -251,6 +271,7 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
     this.closing = true;
     for (const t of this.restartTimer.values()) clearTimeout(t);
     this.restartTimer.clear();
-    await Promise.all(this.workers.map((w) => w.worker.terminate().catch(() => undefined)));
+    // a clean exit between runs; terminate() only for a worker stuck in one (it may abort the process)
+    await Promise.all(this.workers.map((w) => stopWorker(w, 0, 10_000)));
   }
 }

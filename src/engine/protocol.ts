@@ -41,6 +41,17 @@ export interface RunRequest {
   labels: BigInt64Array;
 }
 
+/**
+ * Ask the worker to end its thread with `code` at its next JavaScript turn — never in the middle
+ * of `session.run` (terminating a thread inside the native call aborts the whole process: the
+ * binding throws a C++ Napi::Error into a dying environment). Code 0 is a clean close; any other
+ * code is a simulated crash (fault injection), which the engine restarts like a real one.
+ */
+export interface ExitRequest {
+  type: 'exit';
+  code: number;
+}
+
 /** The result; the input buffers travel back (transferred) so the scheduler can reuse them. */
 export type RunResult =
   | { type: 'result'; id: number; out: Float32Array; x: Float32Array; sigma: Float32Array; labels: BigInt64Array; runMs: number }

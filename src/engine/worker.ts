@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import type { ProviderAttempt, RunRequest, ValueInfo, WorkerInit, WorkerMessage } from './protocol.js';
+import type { ExitRequest, ProviderAttempt, RunRequest, ValueInfo, WorkerInit, WorkerMessage } from './protocol.js';
 import { sessionOptions } from './session.js';
 
 const init = workerData as WorkerInit;
@@ -86,7 +86,9 @@ async function load(): Promise<ort.InferenceSession | null> {
 const session = await load();
 if (session) {
   const outName = session.outputNames[0];
-  port.on('message', async (req: RunRequest) => {
+  port.on('message', async (req: RunRequest | ExitRequest) => {
+    // runs are synchronous inside the binding, so this is always between two runs
+    if (req.type === 'exit') process.exit(req.code);
     const { id, rows, chw, x, sigma, labels } = req;
     const n = chw[0] * chw[1] * chw[2];
     try {
