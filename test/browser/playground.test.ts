@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The playground page in a real browser: Debian's Chromium (/usr/bin/chromium, installed by
  * .ci/run from apt; never a downloaded browser) driven by playwright-core, against a real server
