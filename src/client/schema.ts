@@ -473,10 +473,15 @@ export interface operations {
                     "application/json": {
                         /** @enum {string} */
                         status: "ready";
+                        /** @description model folders that failed to load: not served, while the healthy models are */
+                        failed?: {
+                            model: string;
+                            error: string;
+                        }[];
                     };
                 };
             };
-            /** @description Not ready yet, or an engine is down */
+            /** @description Not ready yet, an engine is down, or the server is shutting down */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -695,7 +700,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The queue is full (retry after Retry-After seconds), or the model is still loading or failed */
+            /** @description The queue is full, the model is still loading or failed, its inference worker died (it is restarted), or the server is shutting down — retry after Retry-After seconds */
             503: {
                 headers: {
                     /** @description seconds to wait before retrying */

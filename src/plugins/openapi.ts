@@ -104,9 +104,11 @@ const OPERATIONS: Record<string, OperationDocs> = {
       '415': error('The body is not application/json', [{ error: 'unsupported_media_type', message: 'content-type "text/plain" is not supported; send application/json', field: 'content-type' }]),
       '500': error('An unexpected failure (logged server-side; no details leak)', [{ error: 'internal_error', message: 'internal error' }]),
       '503': {
-        ...error('The queue is full (retry after Retry-After seconds), or the model is still loading or failed', [
+        ...error('The queue is full, the model is still loading or failed, its inference worker died (it is restarted), or the server is shutting down — retry after Retry-After seconds', [
           { error: 'queue_full', message: 'the service is at capacity; retry later' },
           { error: 'model_unavailable', message: 'model "digits16" is not available: still loading', field: 'model' },
+          { error: 'engine_unavailable', message: 'the inference worker running this request died (…); it is being restarted, retry' },
+          { error: 'shutting_down', message: 'the server is shutting down; retry on another replica' },
         ]),
         headers: retryAfter,
       },
@@ -127,7 +129,12 @@ const OPERATIONS: Record<string, OperationDocs> = {
     operationId: 'readyz',
     tags: ['health'],
     description: 'Readiness: every enabled model is loaded and warmed, and its workers are up.',
-    errors: { '503': error('Not ready yet, or an engine is down', [{ error: 'not_ready', message: 'not ready: loading digits16' }]) },
+    errors: {
+      '503': error('Not ready yet, an engine is down, or the server is shutting down', [
+        { error: 'not_ready', message: 'not ready: loading digits16' },
+        { error: 'shutting_down', message: 'the server is shutting down; retry on another replica' },
+      ]),
+    },
   },
   'get /': {
     operationId: 'playground',
