@@ -18,9 +18,11 @@ export interface Target {
   pid: number;
   /** exits of the server process not asked for by stop() */
   crashes(): number;
+  /** how the process ended (null while it runs) */
+  exitStatus(): { code: number | null; signal: string | null } | null;
   /** its stdout+stderr so far (logs) */
   output(): string;
-  probe(opts?: { gc?: boolean; resetLoop?: boolean }): Promise<Probe>;
+  probe(opts?: { gc?: boolean; reset?: boolean }): Promise<Probe>;
   killWorker(model: string, index?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -30,7 +32,8 @@ type DistCommand = Command extends infer C ? (C extends { id: number } ? Omit<C,
 /** Start the service with `env` (merged over a quiet, single-thread CPU default) and wait until it listens and has loaded its models. */
 export async function startTarget(env: Record<string, string> = {}, timeoutMs = 60_000): Promise<Target> {
   const child: ChildProcess = fork(new URL('./target.ts', import.meta.url).pathname, [], {
-    execArgv: ['--expose-gc', '--import', 'tsx'],
+    // RELIABILITY_NODE_ARGS: extra node flags for the service (e.g. --cpu-prof to profile it under attack)
+    execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.RELIABILITY_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
     env: {
       ...process.env,
       LOG_LEVEL: 'error',
@@ -53,8 +56,10 @@ export async function startTarget(env: Record<string, string> = {}, timeoutMs = 
   let stopping = false;
   let exited = false;
   const waiters = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  let exitStatus: { code: number | null; signal: string | null } | null = null;
   child.on('exit', (code, signal) => {
     exited = true;
+    exitStatus = { code, signal };
     if (!stopping) crashes++;
     for (const w of waiters.values()) w.reject(new Error(`service exited (code ${code}, signal ${signal})`));
     waiters.clear();
@@ -104,6 +109,7 @@ export async function startTarget(env: Record<string, string> = {}, timeoutMs = 
     port,
     pid: child.pid!,
     crashes: () => crashes,
+    exitStatus: () => exitStatus,
     output: () => out,
     probe: (o = {}) => send<Probe>({ cmd: 'probe', ...o }),
     killWorker: (model, index = 0) => send<void>({ cmd: 'kill-worker', model, index }),

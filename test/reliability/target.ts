@@ -38,11 +38,14 @@ export interface Probe {
   requestAborts: number;
   /** event-loop delay p99 since the last reset, ms */
   loopDelayP99Ms: number;
+  /** server-side handling time of 503 answers since the last reset, ms */
+  rejectP50Ms: number;
+  rejectP99Ms: number;
   models: Record<string, { status: string; error?: string; queueDepth: number; lanes: number; alive: boolean; failure?: string }>;
 }
 
 export type Command =
-  | { id: number; cmd: 'probe'; gc?: boolean; resetLoop?: boolean }
+  | { id: number; cmd: 'probe'; gc?: boolean; reset?: boolean }
   | { id: number; cmd: 'kill-worker'; model: string; index: number }
   | { id: number; cmd: 'close' };
 
@@ -51,8 +54,11 @@ const app = await buildApp(config);
 const statuses: Record<string, number> = {};
 let internalErrors = 0;
 let requestAborts = 0;
+// server-side time (request received → response sent) of 503 answers since the last reset
+let rejectMs: number[] = [];
 app.addHook('onResponse', async (_req, reply) => {
   statuses[reply.statusCode] = (statuses[reply.statusCode] ?? 0) + 1;
+  if (reply.statusCode === 503 && rejectMs.length < 200_000) rejectMs.push(reply.elapsedTime);
 });
 app.addHook('onSend', async (_req, reply, payload) => {
   if (reply.statusCode === 500 && typeof payload === 'string' && payload.includes('"internal_error"')) internalErrors++;
@@ -67,6 +73,12 @@ loop.enable();
 
 await app.listen({ port: 0, host: '127.0.0.1' });
 await app.registry.loadAll();
+
+function pct(v: number[], p: number): number {
+  if (!v.length) return 0;
+  const s = [...v].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
 
 function probe(): Probe {
   const p: Probe = {
@@ -85,6 +97,8 @@ function probe(): Probe {
     internalErrors,
     requestAborts,
     loopDelayP99Ms: loop.percentile(99) / 1e6,
+    rejectP50Ms: pct(rejectMs, 50),
+    rejectP99Ms: pct(rejectMs, 99),
     models: {},
   };
   for (const e of app.registry.entries.values()) {
@@ -122,7 +136,10 @@ process.on('message', async (msg: Command) => {
         global.gc();
       }
       const p = probe();
-      if (msg.resetLoop) loop.reset();
+      if (msg.reset) {
+        loop.reset();
+        rejectMs = [];
+      }
       process.send!({ id: msg.id, ok: true, value: p });
     } else if (msg.cmd === 'kill-worker') {
       const e = app.registry.get(msg.model);
