@@ -25,10 +25,18 @@ function setBusy(delta) {
   document.body.classList.toggle('busy', state.busy > 0);
 }
 
-async function api(path, init) {
+/** Request headers: JSON, plus the API key when one is entered (kept for this tab only). */
+function headers(json) {
+  const h = json ? { 'content-type': 'application/json' } : {};
+  const key = $('api-key').value.trim();
+  if (key) h.authorization = `Bearer ${key}`;
+  return h;
+}
+
+async function api(path, init = {}) {
   let res;
   try {
-    res = await fetch(path, init);
+    res = await fetch(path, { ...init, headers: headers(init.method === 'POST') });
   } catch (e) {
     throw { message: `cannot reach the service (${e.message})` };
   }
@@ -38,6 +46,7 @@ async function api(path, init) {
   } catch {
     /* not JSON */
   }
+  if (res.status === 401) $('advanced').open = true; // where the API key goes
   if (!res.ok) throw body && body.message ? body : { message: `HTTP ${res.status} ${res.statusText}` };
   return body;
 }
@@ -130,7 +139,7 @@ async function generate() {
   setBusy(1);
   try {
     const body = requestBody();
-    const r = await api('/v1/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const r = await api('/v1/generate', { method: 'POST', body: JSON.stringify(body) });
     if (gen !== state.generation) return; // a newer request (slider moved again) wins
     if ($('seed').value.trim() === '') $('seed').value = String(r.seed);
     const img = $('image');
@@ -204,7 +213,7 @@ async function sweep() {
   setBusy(1);
   // all at once: the service batches them into shared network calls
   const results = await Promise.allSettled(
-    cells.map(({ w }) => api('/v1/generate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...base, guidance: w }) })),
+    cells.map(({ w }) => api('/v1/generate', { method: 'POST', body: JSON.stringify({ ...base, guidance: w }) })),
   );
   setBusy(-1);
   results.forEach((r, i) => {
@@ -224,7 +233,14 @@ async function sweep() {
   $('sweep-section').dataset.done = String(Date.now());
 }
 
+let reloadTimer = null;
+function scheduleReload() {
+  clearTimeout(reloadTimer);
+  reloadTimer = setTimeout(loadModels, 2000);
+}
+
 async function loadModels() {
+  clearTimeout(reloadTimer);
   try {
     const { models } = await api('/v1/models');
     state.models = models.filter((m) => m.status === 'ready');
@@ -245,11 +261,11 @@ async function loadModels() {
     } else {
       showError({ message: models.length ? 'no model is ready yet; retrying…' : 'the service serves no models (check MODELS_DIR)' });
     }
-    if (models.some((m) => m.status === 'loading') || !pick) setTimeout(loadModels, 2000);
+    if (models.some((m) => m.status === 'loading') || !pick) scheduleReload();
     document.body.dataset.ready = pick ? 'true' : 'false';
   } catch (e) {
     showError(e);
-    setTimeout(loadModels, 2000);
+    scheduleReload();
   }
 }
 
@@ -277,5 +293,10 @@ window.addEventListener('DOMContentLoaded', () => {
     generate();
   });
   $('sweep-button').addEventListener('click', sweep);
+  $('api-key').value = sessionStorage.getItem('jfdl-api-key') ?? '';
+  $('api-key').addEventListener('change', () => {
+    sessionStorage.setItem('jfdl-api-key', $('api-key').value.trim());
+    loadModels();
+  });
   loadModels();
 });

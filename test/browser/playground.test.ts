@@ -208,8 +208,47 @@ for (const t of targets) {
       assert.equal(await page.isDisabled('#guidance'), false);
     });
 
+    test('Swagger UI at /docs renders every operation (CSP and all)', async () => {
+      const docs = await ctx.newPage();
+      docs.on('pageerror', (e) => problems.push(`docs page error: ${e.message}`));
+      try {
+        await docs.goto(`${server.url}/docs`);
+        await docs.waitForSelector('.opblock', { timeout: 20_000 });
+        const ops = await docs.$$eval('.opblock-summary-path', (es) => es.map((e) => e.textContent?.replace(/\u200b/g, '').trim()));
+        for (const p of ['/v1/generate', '/v1/models', '/v1/models/{name}', '/healthz', '/readyz', '/metrics']) assert.ok(ops.includes(p), `${p} in Swagger UI (${ops})`);
+        await docs.screenshot({ path: join(OUT, `${t.label}-docs.png`) });
+      } finally {
+        await docs.close();
+      }
+    });
+
     test('no script errors or CSP violations', () => {
       assert.deepEqual(problems, []);
     });
   });
 }
+
+describe('playground in Chromium with API keys configured', { skip }, () => {
+  test('the 401 message shows, and entering the key loads the models and generates', async () => {
+    const key = 'pg-key-0123456789abcdef';
+    const server = await startServer({ API_KEYS: key });
+    const profile = mkdtempSync(join(tmpdir(), 'jfdl-chromium-'));
+    const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    try {
+      const page = ctx.pages()[0] ?? (await ctx.newPage());
+      await page.goto(`${server.url}/`);
+      await page.waitForFunction(() => /API key/.test(document.getElementById('error')?.textContent ?? ''));
+      assert.equal(await page.getAttribute('#advanced', 'open'), '', 'the API key field is revealed');
+      await page.fill('#api-key', key);
+      await page.dispatchEvent('#api-key', 'change');
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+      await page.click('#generate');
+      await page.waitForFunction(() => (document.getElementById('image') as HTMLImageElement).complete && !(document.getElementById('single') as HTMLElement).hidden);
+      checkRendered(await imageStats(page, '#image'), 8, 'image with API key');
+    } finally {
+      await ctx.close();
+      await server.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});
