@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { compileErrors, validate } from '@readme/openapi-parser';
 import type { FastifyInstance } from 'fastify';
@@ -119,4 +119,10 @@ test('every error the generate route can answer is documented with the Error sch
 test('the generated client compiles under tsc --noEmit', () => {
   const r = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.client.json', '--noEmit'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
+});
+
+test('the package exports the built client as jfdl-serve/client', { skip: existsSync('dist/client/index.js') ? false : 'not built (npm run build)' }, async () => {
+  const mod = (await import('jfdl-serve/client' as string)) as Record<string, unknown>;
+  for (const name of ['createJfdlClient', 'generate', 'generateImage', 'JfdlApiError']) assert.equal(typeof mod[name], 'function', name);
+  assert.ok(existsSync('dist/client/index.d.ts'), 'typings built (declaration: true)');
 });
