@@ -1,221 +1,309 @@
 /**
- * `npm run bench`: served throughput at saturation vs raw onnxruntime, side by side in one run.
+ * `npm run bench`: the benchmark report, in one run, on the same machine, same weights, same
+ * network evaluations (a guided 2-step image: 2 network calls of 2 rows each — class and null
+ * class — at σ = σ_max and σ_mid of the manifest's 2-step schedule).
  *
- *  1. raw: one onnxruntime session with the service's own session options runs full batches of
- *     MAX_BATCH rows back to back (no HTTP, no scheduler) → network rows/s; a guided 2-step
- *     image needs 4 rows, so raw images/s = rows/s / 4.
- *  2. served: the real server (compiled dist/server.js, child process) on loopback; 64
- *     concurrent clients loop one-image, guided, 2-step requests (Accept: image/png) for a fixed
- *     time; meanwhile GET /healthz is probed every 25 ms and its latency recorded.
+ *  (i)   raw onnxruntime: one session with the service's own session options, back-to-back
+ *        batches of B images (2B rows) at B = 1…128 → images/s; the best is "the limit".
+ *  (ii)  the service at saturation: the real server (dist/server.js, child process, loopback),
+ *        64 clients looping one-image guided 2-step requests (Accept: image/png); /healthz
+ *        probed every 25 ms from a separate process meanwhile.
+ *  (iii) the PyTorch peer: `python3 -m training bench-torch` (training/bench_torch.py), the
+ *        reference sampler with the same weights, at its best batch and one request at a time.
+ *  (iv)  step-level vs request-level batching (BATCHING=step|request) on the mixed workload
+ *        (steps 1–4, guidance 0–4) at 1, 4, 16 and 64 clients: images/s, p50, p99 — the
+ *        latency-vs-load curve of the plot.
  *
- * Bounded: each phase stops after BENCH_SECONDS (default 10) or BENCH_MAX_REQUESTS requests.
+ * Prints the tables and ratios; writes loadtest/results/bench.json (with the machine) and the
+ * plot loadtest/results/bench.png. Every phase is bounded in time (BENCH_SECONDS, default 10,
+ * for (ii); BENCH_SWEEP_SECONDS, default 4, per point of (iv)) and in request count.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
+import { fmt, getJson, guidanceOf, machine, mixedBody, pct, pickModel, rng, startServer, type RunningServer } from '../loadtest/common.js';
 import { sessionOptions } from '../src/engine/session.js';
-import { ManifestSchema } from '../src/models/manifest.js';
+import { defaultSchedule } from '../src/sampler/schedule.js';
+import { renderPlot } from './plot.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SWEEP_SECONDS = Number(process.env.BENCH_SWEEP_SECONDS ?? 4);
 const MAX_REQUESTS = Number(process.env.BENCH_MAX_REQUESTS ?? 200_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const MAX_BATCH = Number(process.env.MAX_BATCH ?? 64);
 const THREADS = Number(process.env.INTRA_OP_THREADS ?? availableParallelism());
 const PORT = Number(process.env.BENCH_PORT ?? 18080);
-const STEPS = 2;
+const RAW_BATCHES = [1, 2, 4, 8, 16, 32, 64, 128];
+const SWEEP_CLIENTS = [1, 4, 16, 64];
+const TORCH_BATCHES = [1, 8, 32, 64, 128];
 
-function pickModelsDir(): string {
-  if (process.env.MODELS_DIR) return process.env.MODELS_DIR;
-  for (const d of ['models', 'test/fixtures/models']) if (existsSync(d)) return d;
-  throw new Error('no models folder (models/ or test/fixtures/models/)');
-}
-
-const modelsDir = resolve(pickModelsDir());
-// the first guided graph of the first model folder with one (BENCH_MODEL picks another)
-let found: { folder: string; manifest: ReturnType<typeof ManifestSchema.parse>; graph: ReturnType<typeof ManifestSchema.parse>['graphs'][number] } | null = null;
-for (const folder of (await import('node:fs')).readdirSync(modelsDir).sort()) {
-  const p = join(modelsDir, folder, 'model.json');
-  if (!existsSync(p)) continue;
-  const m = ManifestSchema.safeParse(JSON.parse(readFileSync(p, 'utf8')));
-  if (!m.success) continue;
-  const g = m.data.graphs.find((x) => (process.env.BENCH_MODEL ? x.model === process.env.BENCH_MODEL : x.null_class !== null));
-  if (g) {
-    found = { folder, manifest: m.data, graph: g };
-    break;
-  }
-}
-if (!found) throw new Error(`no guided graph under ${modelsDir}`);
-const { manifest, graph } = found;
-const guidance = graph.null_class !== null ? (graph.guidance.default !== 1 ? graph.guidance.default : Math.min(graph.guidance.max, 1.5)) : 1;
-const rowsPerImage = (guidance !== 1 ? 2 : 1) * STEPS;
+const m = pickModel();
+const { manifest, graph } = m;
+const guidance = guidanceOf(m);
+const guided = guidance !== 1;
+const sigmas = defaultSchedule(2, manifest.schedules, manifest.sigma);
+const rowsPerImage = (guided ? 2 : 1) * sigmas.length;
 const { channels: C, height: H, width: W } = manifest.image;
 const N = C * H * W;
-console.log(`model ${graph.model} (${C}×${H}×${W}, ${manifest.classes.length} classes) guidance ${guidance}, ${STEPS} steps → ${rowsPerImage} rows/image`);
-console.log(`MAX_BATCH ${MAX_BATCH} rows, intra-op threads ${THREADS}, ${CONCURRENCY} concurrent clients, ${SECONDS}s per phase, ${availableParallelism()} cores`);
+console.log(`model ${graph.model} (${C}×${H}×${W}, ${manifest.classes.length} classes), guidance ${guidance}, σ ${JSON.stringify(sigmas)} → ${rowsPerImage} rows/image`);
+console.log(`service MAX_BATCH ${MAX_BATCH} rows, intra-op threads ${THREADS}, ${CONCURRENCY} clients at saturation, ${availableParallelism()} cores`);
 
-// ---------- 1. raw onnxruntime ----------
-async function raw(): Promise<{ rowsPerS: number; msPerCall: number }> {
+// ---------- (i) raw onnxruntime ----------
+async function raw(): Promise<Record<string, number>> {
   ort.env.logLevel = 'error';
-  const session = await ort.InferenceSession.create(join(modelsDir, found!.folder, graph.file), sessionOptions('cpu', THREADS));
-  const x = new Float32Array(MAX_BATCH * N);
-  for (let i = 0; i < x.length; i++) x[i] = (Math.random() * 2 - 1) * 10;
-  const sigma = new Float32Array(MAX_BATCH).map((_, i) => (i % 2 ? manifest.sigma.max : 2));
-  const labels = new BigInt64Array(MAX_BATCH).map((_, i) => BigInt(i % 2 && graph.null_class !== null ? graph.null_class : i % manifest.classes.length));
-  const feeds = {
-    x: new ort.Tensor('float32', x, [MAX_BATCH, C, H, W]),
-    sigma: new ort.Tensor('float32', sigma, [MAX_BATCH]),
-    class_labels: new ort.Tensor('int64', labels, [MAX_BATCH]),
-  };
-  for (let i = 0; i < 5; i++) await session.run(feeds);
-  const t0 = performance.now();
-  let calls = 0;
-  while (performance.now() - t0 < SECONDS * 1000) {
-    await session.run(feeds);
-    calls++;
+  const session = await ort.InferenceSession.create(join(m.modelsDir, m.folder, graph.file), sessionOptions('cpu', THREADS));
+  const out: Record<string, number> = {};
+  const r = rng(1);
+  for (const b of RAW_BATCHES) {
+    const rows = b * (guided ? 2 : 1);
+    const x = new Float32Array(rows * N).map(() => (r() * 2 - 1) * 10);
+    const labels = new BigInt64Array(rows).map((_, i) => BigInt(guided && i % 2 ? (graph.null_class as number) : Math.floor(i / (guided ? 2 : 1)) % manifest.classes.length));
+    const feeds = sigmas.map((s) => ({
+      x: new ort.Tensor('float32', x, [rows, C, H, W]),
+      sigma: new ort.Tensor('float32', new Float32Array(rows).fill(s), [rows]),
+      class_labels: new ort.Tensor('int64', labels, [rows]),
+    }));
+    for (let i = 0; i < 2; i++) for (const f of feeds) await session.run(f);
+    // one iteration = every step of B images; at least 3 iterations and 1 s, at most 6 s
+    const t0 = performance.now();
+    let iters = 0;
+    while (iters < 3 || (performance.now() - t0 < 1000 && performance.now() - t0 < 6000)) {
+      for (const f of feeds) await session.run(f);
+      iters++;
+    }
+    out[String(b)] = (b * iters) / ((performance.now() - t0) / 1000);
+    process.stderr.write(`  raw batch ${b}: ${fmt(out[String(b)])} images/s\n`);
   }
-  const dt = (performance.now() - t0) / 1000;
   await session.release();
-  return { rowsPerS: (calls * MAX_BATCH) / dt, msPerCall: (dt * 1000) / calls };
+  return out;
 }
 
-// ---------- 2. served ----------
-const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY + 4 });
+// ---------- (iii) PyTorch peer ----------
+interface TorchResult {
+  images_per_s_by_batch: Record<string, number>;
+  best_batch: number;
+  images_per_s_best: number;
+  images_per_s_one_at_a_time: number;
+  torch: string;
+  threads: number;
+}
+function torchPeer(): { result: TorchResult | null; why?: string } {
+  const py = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+  const args = ['-m', 'training', 'bench-torch', '--model-dir', join(m.modelsDir, m.folder), '--graph', graph.kind === 'cm' ? 'cm' : 'jfdl', '--sigmas', sigmas.join(','), '--guidance', String(guidance), '--images', '256', '--batch-sizes', TORCH_BATCHES.join(','), '--one-at-a-time', '32'];
+  console.log(`(iii) ${py} ${args.join(' ')}`);
+  const r = spawnSync(py, args, { encoding: 'utf8', timeout: 300_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  if (r.status !== 0) return { result: null, why: (r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-3).join(' ') || `exit ${r.status}` };
+  try {
+    return { result: JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as TorchResult };
+  } catch (e) {
+    return { result: null, why: `unparsable output: ${(e as Error).message}` };
+  }
+}
 
-function request(method: string, path: string, body?: string, accept = 'application/json'): Promise<{ status: number; bytes: number }> {
-  return new Promise((resolveP, reject) => {
+// ---------- HTTP load from this process ----------
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+function post(port: number, body: string, accept: string): Promise<number> {
+  return new Promise((resolve) => {
     const req = http.request(
-      { host: '127.0.0.1', port: PORT, method, path, agent, headers: body ? { 'content-type': 'application/json', accept, 'content-length': Buffer.byteLength(body) } : { accept } },
+      { host: '127.0.0.1', port, method: 'POST', path: '/v1/generate', agent, headers: { 'content-type': 'application/json', accept, 'content-length': Buffer.byteLength(body) } },
       (res) => {
-        let bytes = 0;
-        res.on('data', (c: Buffer) => (bytes += c.length));
-        res.on('end', () => resolveP({ status: res.statusCode ?? 0, bytes }));
-        res.on('error', reject);
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', () => resolve(0));
       },
     );
-    req.on('error', reject);
+    req.on('error', () => resolve(0));
     req.end(body);
   });
 }
 
-async function waitReady(timeoutMs: number) {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    try {
-      if ((await request('GET', '/readyz')).status === 200) return;
-    } catch {
-      /* not listening yet */
+interface Drive {
+  clients: number;
+  imagesPerS: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  avgRows: number;
+}
+
+/** `clients` closed-loop clients for `warmS` + `seconds`; only the second part is measured. */
+async function drive(s: RunningServer, clients: number, seconds: number, body: (i: number, c: number) => string, accept = 'image/png', warmS = 1): Promise<Drive> {
+  let stop = false;
+  let measuring = false;
+  let done = 0;
+  let errors = 0;
+  let sent = 0;
+  const lat: number[] = [];
+  const loop = async (c: number) => {
+    while (!stop && sent < MAX_REQUESTS) {
+      const i = sent++;
+      const t = performance.now();
+      const code = await post(s.port, body(i, c), accept);
+      if (!measuring) continue;
+      if (code === 200) {
+        done++;
+        lat.push(performance.now() - t);
+      } else errors++;
     }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('server did not become ready');
+  };
+  const loops = Array.from({ length: clients }, (_, c) => loop(c));
+  await new Promise((r) => setTimeout(r, warmS * 1000));
+  const st0 = await getJson<{ stats?: { calls: number; rows: number } }>(s.port, `/v1/models/${graph.model}`);
+  measuring = true;
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const dt = (performance.now() - t0) / 1000;
+  const st1 = await getJson<{ stats?: { calls: number; rows: number } }>(s.port, `/v1/models/${graph.model}`);
+  stop = true;
+  await Promise.all(loops);
+  lat.sort((a, b) => a - b);
+  const calls = (st1?.stats?.calls ?? 0) - (st0?.stats?.calls ?? 0);
+  const rows = (st1?.stats?.rows ?? 0) - (st0?.stats?.rows ?? 0);
+  return { clients, imagesPerS: done / dt, p50: pct(lat, 50), p99: pct(lat, 99), errors, avgRows: calls ? rows / calls : NaN };
 }
 
-function pct(sorted: number[], p: number) {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
-}
-
-async function served() {
-  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const server = spawn(process.execPath, [...nodeArgs, 'dist/server.js'], {
-    env: { ...process.env, PORT: String(PORT), HOST: '127.0.0.1', MODELS_DIR: modelsDir, MAX_BATCH: String(MAX_BATCH), INTRA_OP_THREADS: String(THREADS), EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'warn', QUEUE_LIMIT: String(Math.max(1024, CONCURRENCY * 2)) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  try {
-    await waitReady(120_000);
-    const mk = (i: number) => JSON.stringify({ model: graph.model, class: i % manifest.classes.length, guidance, steps: STEPS, seed: i });
-    let stop = false;
-    let measuring = false;
-    let done = 0;
-    let errors = 0;
-    let sent = 0;
-    const latencies: number[] = [];
-    const client = async (c: number) => {
-      while (!stop && sent < MAX_REQUESTS) {
-        const i = sent++;
-        const t = performance.now();
-        const r = await request('POST', '/v1/generate', mk(i * CONCURRENCY + c), 'image/png').catch(() => ({ status: 0, bytes: 0 }));
-        if (!measuring) continue;
-        if (r.status === 200) {
-          done++;
-          latencies.push(performance.now() - t);
-        } else errors++;
-      }
-    };
-    // /healthz is probed every 25 ms from a separate process, so the latency measured is the
-    // server's and not this process's event loop, busy with 64 client loops
-    const proberCode = `
-      const http = require('node:http');
-      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-      const lat = []; const t0 = Date.now();
-      const once = () => new Promise((res) => { const t = process.hrtime.bigint();
-        http.get({ host: '127.0.0.1', port: ${PORT}, path: '/healthz', agent }, (r) => { r.resume(); r.on('end', () => res(Number(process.hrtime.bigint() - t) / 1e6)); }).on('error', () => res(NaN)); });
-      (async () => { while (Date.now() - t0 < ${SECONDS * 1000}) { await new Promise((r) => setTimeout(r, 25)); lat.push(await once()); }
-        process.stdout.write(JSON.stringify(lat)); agent.destroy(); })();`;
-    const startProber = () => new Promise<number[]>((res) => {
-      const child = spawn(process.execPath, ['-e', proberCode], { stdio: ['ignore', 'pipe', 'inherit'] });
-      let out = '';
-      child.stdout.on('data', (c) => (out += c));
-      child.on('close', () => res(JSON.parse(out || '[]')));
-    });
-    const clients = Array.from({ length: CONCURRENCY }, (_, c) => client(c));
-    await new Promise((r) => setTimeout(r, 2000)); // reach steady state first
-    const stats0 = await modelStats();
-    measuring = true;
-    const t0 = performance.now();
-    const probe = startProber();
-    await new Promise((r) => setTimeout(r, SECONDS * 1000));
-    measuring = false;
-    const dt = (performance.now() - t0) / 1000;
-    const stats1 = await modelStats();
-    const health = await probe;
-    stop = true;
-    await Promise.all(clients);
-    latencies.sort((a, b) => a - b);
-    health.sort((a, b) => a - b);
-    const calls = (stats1?.calls ?? 0) - (stats0?.calls ?? 0);
-    const rows = (stats1?.rows ?? 0) - (stats0?.rows ?? 0);
-    return { imagesPerS: done / dt, errors, p50: pct(latencies, 50), p99: pct(latencies, 99), healthP50: pct(health, 50), healthP99: pct(health, 99), healthN: health.length, avgRows: calls ? rows / calls : NaN };
-  } finally {
-    server.kill('SIGTERM');
-  }
-}
-
-async function modelStats(): Promise<{ calls: number; rows: number } | null> {
+/** /healthz every 25 ms from its own process (this one is busy with the client loops). */
+function probeHealth(port: number, seconds: number): Promise<number[]> {
+  const code = `
+    const http = require('node:http');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const lat = []; const t0 = Date.now();
+    const once = () => new Promise((res) => { const t = process.hrtime.bigint();
+      http.get({ host: '127.0.0.1', port: ${port}, path: '/healthz', agent }, (r) => { r.resume(); r.on('end', () => res(Number(process.hrtime.bigint() - t) / 1e6)); }).on('error', () => res(NaN)); });
+    (async () => { while (Date.now() - t0 < ${seconds * 1000}) { await new Promise((r) => setTimeout(r, 25)); lat.push(await once()); }
+      process.stdout.write(JSON.stringify(lat)); agent.destroy(); })();`;
   return new Promise((res) => {
-    http.get({ host: '127.0.0.1', port: PORT, path: `/v1/models/${graph.model}`, agent }, (r) => {
-      let s = '';
-      r.on('data', (c) => (s += c));
-      r.on('end', () => {
-        try {
-          res(JSON.parse(s).stats ?? null);
-        } catch {
-          res(null);
-        }
-      });
-    }).on('error', () => res(null));
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (c) => (out += c));
+    child.on('close', () => res((JSON.parse(out || '[]') as number[]).filter(Number.isFinite).sort((a, b) => a - b)));
   });
 }
 
-const r = await raw();
-const rawImages = r.rowsPerS / rowsPerImage;
-console.log(`raw onnxruntime: ${r.rowsPerS.toFixed(0)} rows/s (${r.msPerCall.toFixed(2)} ms per ${MAX_BATCH}-row call) → ${rawImages.toFixed(1)} images/s equivalent`);
-const s = await served();
-const ratio = s.imagesPerS / rawImages;
+const serverEnv = (extra: Record<string, string> = {}) => ({ MAX_BATCH: String(MAX_BATCH), INTRA_OP_THREADS: String(THREADS), QUEUE_LIMIT: String(Math.max(1024, CONCURRENCY * 2)), ...extra });
+
+// ---------- run ----------
+const date = new Date().toISOString();
+const mach = machine();
+console.log('(i) raw onnxruntime, batch sizes', RAW_BATCHES.join(', '));
+const rawByBatch = await raw();
+const rawBestBatch = Number(Object.entries(rawByBatch).sort((a, b) => b[1] - a[1])[0][0]);
+const rawBest = rawByBatch[String(rawBestBatch)];
+const rawAtService = rawByBatch[String(Math.max(1, Math.floor(MAX_BATCH / (guided ? 2 : 1))))] ?? NaN;
+
+const torch = existsSync('training') ? torchPeer() : { result: null, why: 'training/ not present' };
+if (torch.result) console.log(`  PyTorch: best ${fmt(torch.result.images_per_s_best)} images/s at batch ${torch.result.best_batch}, one at a time ${fmt(torch.result.images_per_s_one_at_a_time)}`);
+else console.log(`  PyTorch peer not measured: ${torch.why}`);
+
+console.log(`(ii) service at saturation: ${CONCURRENCY} clients, ${SECONDS}s`);
+let served: Drive & { healthP50: number; healthP99: number; healthN: number };
+{
+  const s = await startServer(m, PORT, serverEnv());
+  try {
+    const uniform = (i: number, c: number) => JSON.stringify({ model: graph.model, class: (i + c) % manifest.classes.length, guidance, steps: 2, seed: i * CONCURRENCY + c });
+    const probe = (async () => {
+      await new Promise((r) => setTimeout(r, 2000));
+      return probeHealth(s.port, SECONDS);
+    })();
+    const d = await drive(s, CONCURRENCY, SECONDS, uniform, 'image/png', 2);
+    const health = await probe;
+    served = { ...d, healthP50: pct(health, 50), healthP99: pct(health, 99), healthN: health.length };
+  } finally {
+    await s.stop();
+  }
+}
+
+console.log(`(iv) step- vs request-level batching, mixed workload, ${SWEEP_CLIENTS.join('/')} clients × ${SWEEP_SECONDS}s`);
+const sweeps: Record<'step' | 'request', Drive[]> = { step: [], request: [] };
+for (const mode of ['step', 'request'] as const) {
+  const s = await startServer(m, PORT, serverEnv({ BATCHING: mode }));
+  try {
+    const r = rng(mode === 'step' ? 21 : 21); // the same request sequence for both modes
+    const seq = Array.from({ length: 20_000 }, () => mixedBody(m, r));
+    for (const clients of SWEEP_CLIENTS) {
+      const d = await drive(s, clients, clients === 64 ? SWEEP_SECONDS * 1.5 : SWEEP_SECONDS, (i) => seq[i % seq.length], 'application/json');
+      sweeps[mode].push(d);
+      process.stderr.write(`  ${mode} ${clients} clients: ${fmt(d.imagesPerS)} images/s, p50 ${fmt(d.p50)} ms, p99 ${fmt(d.p99)} ms${d.errors ? `, ${d.errors} errors` : ''}\n`);
+    }
+  } finally {
+    await s.stop();
+  }
+}
+agent.destroy();
+
+// ---------- report ----------
+const ratio = (a: number, b: number | undefined) => (b && Number.isFinite(b) ? a / b : NaN);
+const ratios = {
+  service_over_raw_best: ratio(served.imagesPerS, rawBest),
+  service_over_raw_same_batch: ratio(served.imagesPerS, rawAtService),
+  service_over_torch_best: ratio(served.imagesPerS, torch.result?.images_per_s_best),
+  service_over_torch_one_at_a_time: ratio(served.imagesPerS, torch.result?.images_per_s_one_at_a_time),
+};
+const mark = (ok: boolean) => (ok ? 'yes' : 'NO');
+const st = sweeps.step.at(-1)!;
+const rq = sweeps.request.at(-1)!;
+const torchRow = (b: number) => torch.result?.images_per_s_by_batch[String(b)];
 const lines = [
   '',
-  '| metric | value | goal |',
-  '| --- | --- | --- |',
-  `| raw onnxruntime (batch ${MAX_BATCH}) | ${rawImages.toFixed(1)} images/s (${r.rowsPerS.toFixed(0)} rows/s) | |`,
-  `| served, ${CONCURRENCY} concurrent | ${s.imagesPerS.toFixed(1)} images/s (avg ${s.avgRows.toFixed(1)} rows/call, ${s.errors} errors) | |`,
-  `| served / raw | ${ratio.toFixed(3)} | ≥ 0.85 |`,
-  `| request latency p50 / p99 | ${s.p50.toFixed(1)} / ${s.p99.toFixed(1)} ms | |`,
-  `| /healthz p50 / p99 while saturated (${s.healthN} probes) | ${s.healthP50.toFixed(2)} / ${s.healthP99.toFixed(2)} ms | p99 ≤ 20 ms |`,
+  `Throughput (images/s; guided ${sigmas.length}-step ${graph.model} images, ${availableParallelism()} cores):`,
+  '',
+  '| batch (images) | ' + RAW_BATCHES.join(' | ') + ' |',
+  '| --- | ' + RAW_BATCHES.map(() => '---:').join(' | ') + ' |',
+  '| raw onnxruntime | ' + RAW_BATCHES.map((b) => fmt(rawByBatch[String(b)])).join(' | ') + ' |',
+  '| PyTorch reference | ' + RAW_BATCHES.map((b) => (torchRow(b) !== undefined ? fmt(torchRow(b)!) : '')).join(' | ') + ' |',
+  '',
+  '| measure | value | goal | met |',
+  '| --- | --- | --- | --- |',
+  `| raw onnxruntime, best (batch ${rawBestBatch}) | ${fmt(rawBest)} images/s | | |`,
+  `| service at saturation, ${CONCURRENCY} clients | ${fmt(served.imagesPerS)} images/s (avg ${fmt(served.avgRows)} rows/call, ${served.errors} errors) | | |`,
+  `| PyTorch peer, best batch (${torch.result?.best_batch ?? '–'}) / one at a time | ${torch.result ? `${fmt(torch.result.images_per_s_best)} / ${fmt(torch.result.images_per_s_one_at_a_time)} images/s` : `not measured (${torch.why})`} | | |`,
+  `| service ÷ raw onnxruntime (best batch) | ${fmt(ratios.service_over_raw_best, 3)} | ≥ 0.85 | ${mark(ratios.service_over_raw_best >= 0.85)} |`,
+  `| service ÷ raw onnxruntime (batch ${MAX_BATCH / (guided ? 2 : 1)}, the service's MAX_BATCH) | ${fmt(ratios.service_over_raw_same_batch, 3)} | | |`,
+  `| service ÷ PyTorch at its best batch | ${fmt(ratios.service_over_torch_best, 2)} | ≥ 1.5 | ${torch.result ? mark(ratios.service_over_torch_best >= 1.5) : '–'} |`,
+  `| service ÷ PyTorch one request at a time | ${fmt(ratios.service_over_torch_one_at_a_time, 1)} | ≥ 5 | ${torch.result ? mark(ratios.service_over_torch_one_at_a_time >= 5) : '–'} |`,
+  `| request latency p50 / p99 at saturation | ${fmt(served.p50)} / ${fmt(served.p99)} ms | | |`,
+  `| /healthz p50 / p99 while saturated (${served.healthN} probes) | ${fmt(served.healthP50, 2)} / ${fmt(served.healthP99, 2)} ms | p99 ≤ 20 ms | ${mark(served.healthP99 <= 20)} |`,
+  '',
+  'Step- vs request-level batching, mixed workload (steps 1–4, guidance 0–4, one image per request):',
+  '',
+  '| clients | step: images/s | step: p50 / p99 ms | request: images/s | request: p50 / p99 ms |',
+  '| ---: | ---: | ---: | ---: | ---: |',
+  ...SWEEP_CLIENTS.map((c, i) => `| ${c} | ${fmt(sweeps.step[i].imagesPerS)} | ${fmt(sweeps.step[i].p50)} / ${fmt(sweeps.step[i].p99)} | ${fmt(sweeps.request[i].imagesPerS)} | ${fmt(sweeps.request[i].p50)} / ${fmt(sweeps.request[i].p99)} |`),
+  '',
+  `At ${st.clients} clients: step-level p99 ${fmt(st.p99)} ms vs request-level ${fmt(rq.p99)} ms (${fmt(rq.p99 / st.p99, 2)}×), images/s ${fmt(st.imagesPerS)} vs ${fmt(rq.imagesPerS)} (${fmt(st.imagesPerS / rq.imagesPerS, 2)}×).`,
 ];
-console.log(lines.join('\n'));
-mkdirSync('test-output', { recursive: true });
-writeFileSync('test-output/bench.json', JSON.stringify({ model: graph.model, maxBatch: MAX_BATCH, threads: THREADS, concurrency: CONCURRENCY, raw: { ...r, imagesPerS: rawImages }, served: s, ratio }, null, 2));
-agent.destroy();
+const report = lines.join('\n');
+console.log(report);
+
+mkdirSync('loadtest/results', { recursive: true });
+const result = {
+  date,
+  machine: { ...mach, torch: torch.result ? { version: torch.result.torch, threads: torch.result.threads } : null },
+  model: graph.model,
+  workload: { guidance, sigmas, rows_per_image: rowsPerImage },
+  service_config: { MAX_BATCH, INTRA_OP_THREADS: THREADS, clients: CONCURRENCY, seconds: SECONDS },
+  raw_onnxruntime: { images_per_s_by_batch: rawByBatch, best_batch: rawBestBatch, images_per_s_best: rawBest },
+  service: served,
+  pytorch: torch.result ?? { not_measured: torch.why },
+  batching: sweeps,
+  ratios,
+  report,
+  gpu: 'not measured: no GPU machine time was available for this run (README "Benchmarks")',
+};
+writeFileSync('loadtest/results/bench.json', JSON.stringify(result, null, 2) + '\n');
+await renderPlot('loadtest/results/bench.png', {
+  title: `jfdl-serve on ${mach.cores} CPU cores (${String(mach.cpu).replace(/\s+/g, ' ')}) — ${graph.model}, guided ${sigmas.length}-step`,
+  raw: RAW_BATCHES.map((b) => [b, rawByBatch[String(b)]] as [number, number]),
+  torch: torch.result ? TORCH_BATCHES.filter((b) => torchRow(b) !== undefined).map((b) => [b, torchRow(b)!] as [number, number]) : [],
+  torchSingle: torch.result?.images_per_s_one_at_a_time,
+  service: served.imagesPerS,
+  step: sweeps.step.map((d) => ({ clients: d.clients, p50: d.p50, p99: d.p99, ips: d.imagesPerS })),
+  request: sweeps.request.map((d) => ({ clients: d.clients, p50: d.p50, p99: d.p99, ips: d.imagesPerS })),
+});
+console.log('\nwritten loadtest/results/bench.json and loadtest/results/bench.png');
