@@ -166,6 +166,9 @@ def export_tiny(out_dir: str = "test/fixtures/models/tiny-rgb8", golden_path: st
     return {"dir": out_dir, "files": files, "golden": golden_path}
 
 
+ABLATION_NAMES = {"s1": "stage 1 alone", "s12": "stage 1 + 2", "s2": "stage 2 alone"}
+
+
 def _card(m: dict, res: dict) -> str:
     h = res["headline"]
     g = res["jfdl_grid"]
@@ -192,7 +195,18 @@ def _card(m: dict, res: dict) -> str:
     lines += ["", f"CM (w = 1): 1 step acc {c['1step']['accuracy']} FD {c['1step']['fd']}; 2 step ode "
               f"acc {c['2step_ode']['accuracy']} FD {c['2step_ode']['fd']}; 2 step consistency (σ_mid = "
               f"{c['sigma_mid_consistency']}) acc {c['2step_consistency']['accuracy']} FD {c['2step_consistency']['fd']}.",
-              "", "![samples](samples.png)", "",
+              "", "## Ablation: which JFDL stages (2 steps, ode; accuracy / FD per w)", "",
+              "| w | " + " | ".join(ABLATION_NAMES.get(v, v) for v in res["ablation_2step_ode"]) + " |",
+              "| --- |" + " --- |" * len(res["ablation_2step_ode"])]
+    for w in g["2step_ode"]:
+        lines.append(f"| {w} | " + " | ".join(f"{t[w]['accuracy']} / {t[w]['fd']}" for t in res["ablation_2step_ode"].values())
+                     + " |")
+    lines += ["", f"Shipped: {ABLATION_NAMES.get(res['chosen']['variant'], res['chosen']['variant'])}.", "",
+              "## Normality of the implied noise ε̂ = (x − f(x, σ, ·))/σ (held-out images, 2,000 values each)", "",
+              "| σ | branch | mean | std | D'Agostino K² | p | KS vs N(0,1) | p |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['sigma']} | {r['branch']} | {r['mean']} | {r['std']} | {r['k2']} | {r['k2_p']} | {r['ks']} | {r['ks_p']} |"
+              for r in res["normality"]]
+    lines += ["", "![samples](samples.png)", "",
               "Rows: classes 0-9; columns: w = 0, 1, 1.2, 1.4, 2, 3 (2 steps, ode, one seed per row).", "",
               "All figures: `runs/<run>/metrics.json` from `python3 -m training evaluate`; see training/README.md."]
     return "\n".join(lines) + "\n"
