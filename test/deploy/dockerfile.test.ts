@@ -89,6 +89,13 @@ function expandArgs(s: string, text: string): string {
   return s.replace(/\$\{(\w+)\}/g, (_, k) => args[k] ?? '');
 }
 
+/** COPY semantics: a destination ending in / is a folder the source goes into, else the target path. */
+function copyInto(src: string, workdir: string, dest: string) {
+  const to = dest.endsWith('/') ? join(workdir, dest, src.split('/').at(-1)!) : join(workdir, dest);
+  mkdirSync(join(to, '..'), { recursive: true });
+  cpSync(src, to, { recursive: true });
+}
+
 const ROOT = process.cwd();
 const text = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const stages = parseDockerfile(text);
@@ -190,11 +197,7 @@ describe('Dockerfile', () => {
         for (const i of s.instrs) {
           if (i.op === 'COPY' && !copyParts(i.args).flags.from) {
             const c = copyParts(i.args);
-            for (const src of c.srcs) {
-              const dest = c.dest.endsWith('/') ? join(workdir, c.dest, src.split('/').at(-1)!) : join(workdir, c.dest);
-              mkdirSync(join(dest, '..'), { recursive: true });
-              cpSync(join(ctx, src), dest, { recursive: true });
-            }
+            for (const src of c.srcs) copyInto(join(ctx, src), workdir, c.dest);
           }
           if (i.op === 'RUN') {
             try {
@@ -224,8 +227,8 @@ describe('Dockerfile', () => {
       // assemble the cpu target as its COPY lines do, then run its CMD
       for (const i of stage('cpu').instrs.filter((x) => x.op === 'COPY')) {
         const c = copyParts(i.args);
-        if (c.flags.from === 'build') cpSync(join(build, c.srcs[0].replace('/app/', '')), join(app, c.dest), { recursive: true });
-        else if (!c.flags.from) for (const src of c.srcs) if (src !== 'models') cpSync(join(ctx, src), join(app, c.dest), { recursive: true });
+        if (c.flags.from === 'build') copyInto(join(build, c.srcs[0].replace('/app/', '')), app, c.dest);
+        else if (!c.flags.from) for (const src of c.srcs) if (src !== 'models') copyInto(join(ctx, src), app, c.dest);
       }
       assert.ok(statSync(join(app, 'dist/server.js')).isFile());
       const cmd = JSON.parse(stage('cpu').instrs.filter((i) => i.op === 'CMD').at(-1)!.args) as string[];
