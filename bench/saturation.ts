@@ -5,8 +5,8 @@
  *
  *  (i)   raw onnxruntime: one session with the service's own session options, back-to-back
  *        batches of B images (2B rows) at B = 1…128 → images/s; the best is "the limit".
- *  (ii)  the service at saturation: the real server (dist/server.js, child process, loopback),
- *        64 clients looping one-image guided 2-step requests (Accept: image/png); /healthz
+ *  (ii)  the service at saturation: the real server (dist/server.js, child process, loopback;
+ *        MAX_BATCH = the rows of (i)'s best batch unless MAX_BATCH is set), 64 clients looping one-image guided 2-step requests (Accept: image/png); /healthz
  *        probed every 25 ms from a separate process meanwhile.
  *  (iii) the PyTorch peer: `python3 -m training bench-torch` (training/bench_torch.py), the
  *        reference sampler with the same weights, at its best batch and one request at a time.
@@ -18,7 +18,7 @@
  * plot loadtest/results/bench.png. Every phase is bounded in time (BENCH_SECONDS, default 10,
  * for (ii); BENCH_SWEEP_SECONDS, default 4, per point of (iv)) and in request count.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { availableParallelism } from 'node:os';
@@ -34,7 +34,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const SWEEP_SECONDS = Number(process.env.BENCH_SWEEP_SECONDS ?? 4);
 const MAX_REQUESTS = Number(process.env.BENCH_MAX_REQUESTS ?? 200_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const MAX_BATCH = Number(process.env.MAX_BATCH ?? 64);
+// the service's MAX_BATCH: as given, else the rows of raw onnxruntime's best batch size (below)
+let MAX_BATCH = Number(process.env.MAX_BATCH ?? 0);
 const THREADS = Number(process.env.INTRA_OP_THREADS ?? availableParallelism());
 const PORT = Number(process.env.BENCH_PORT ?? 18080);
 const RAW_BATCHES = [1, 2, 4, 8, 16, 32, 64, 128];
@@ -50,7 +51,7 @@ const rowsPerImage = (guided ? 2 : 1) * sigmas.length;
 const { channels: C, height: H, width: W } = manifest.image;
 const N = C * H * W;
 console.log(`model ${graph.model} (${C}×${H}×${W}, ${manifest.classes.length} classes), guidance ${guidance}, σ ${JSON.stringify(sigmas)} → ${rowsPerImage} rows/image`);
-console.log(`service MAX_BATCH ${MAX_BATCH} rows, intra-op threads ${THREADS}, ${CONCURRENCY} clients at saturation, ${availableParallelism()} cores`);
+console.log(`intra-op threads ${THREADS}, ${CONCURRENCY} clients at saturation, ${availableParallelism()} cores`);
 
 // ---------- (i) raw onnxruntime ----------
 async function raw(): Promise<Record<string, number>> {
@@ -91,14 +92,24 @@ interface TorchResult {
   torch: string;
   threads: number;
 }
-function torchPeer(): { result: TorchResult | null; why?: string } {
+async function torchPeer(): Promise<{ result: TorchResult | null; why?: string }> {
   const py = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
   const args = ['-m', 'training', 'bench-torch', '--model-dir', join(m.modelsDir, m.folder), '--graph', graph.kind === 'cm' ? 'cm' : 'jfdl', '--sigmas', sigmas.join(','), '--guidance', String(guidance), '--images', '256', '--batch-sizes', TORCH_BATCHES.join(','), '--one-at-a-time', '32'];
   console.log(`(iii) ${py} ${args.join(' ')}`);
-  const r = spawnSync(py, args, { encoding: 'utf8', timeout: 300_000, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
-  if (r.status !== 0) return { result: null, why: (r.error?.message ?? r.stderr ?? '').trim().split('\n').slice(-3).join(' ') || `exit ${r.status}` };
+  const t0 = performance.now();
+  const child = spawn(py, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+  let out = '';
+  child.stdout.on('data', (c) => (out += c));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+  const code = await new Promise<number | null>((r) => {
+    child.on('error', () => r(-1));
+    child.on('close', (c) => r(c));
+  });
+  clearTimeout(timer);
+  console.log(`  PyTorch peer ran ${fmt((performance.now() - t0) / 1000)} s`);
+  if (code !== 0) return { result: null, why: code === null ? 'killed after 240 s' : `exit ${code}` };
   try {
-    return { result: JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as TorchResult };
+    return { result: JSON.parse(out.slice(out.indexOf('{'))) as TorchResult };
   } catch (e) {
     return { result: null, why: `unparsable output: ${(e as Error).message}` };
   }
@@ -195,9 +206,11 @@ console.log('(i) raw onnxruntime, batch sizes', RAW_BATCHES.join(', '));
 const rawByBatch = await raw();
 const rawBestBatch = Number(Object.entries(rawByBatch).sort((a, b) => b[1] - a[1])[0][0]);
 const rawBest = rawByBatch[String(rawBestBatch)];
+if (!MAX_BATCH) MAX_BATCH = Math.max(2, rawBestBatch * (guided ? 2 : 1));
+console.log(`service MAX_BATCH ${MAX_BATCH} rows${process.env.MAX_BATCH ? '' : ` (raw onnxruntime's best batch, ${rawBestBatch} images)`}`);
 const rawAtService = rawByBatch[String(Math.max(1, Math.floor(MAX_BATCH / (guided ? 2 : 1))))] ?? NaN;
 
-const torch = existsSync('training') ? torchPeer() : { result: null, why: 'training/ not present' };
+const torch = existsSync('training') ? await torchPeer() : { result: null, why: 'training/ not present' };
 if (torch.result) console.log(`  PyTorch: best ${fmt(torch.result.images_per_s_best)} images/s at batch ${torch.result.best_batch}, one at a time ${fmt(torch.result.images_per_s_one_at_a_time)}`);
 else console.log(`  PyTorch peer not measured: ${torch.why}`);
 
