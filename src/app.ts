@@ -11,6 +11,7 @@ import securityPlugin, { genRequestId, LOG_REDACT } from './plugins/security.js'
 import { lifecyclePlugin } from './shutdown.js';
 import metricsPlugin, { ServiceMetrics } from './plugins/metrics.js';
 import openapiPlugin from './plugins/openapi.js';
+import playgroundPlugin from './plugins/playground.js';
 import generateRoute from './routes/generate.js';
 import healthRoute from './routes/health.js';
 import modelsRoute from './routes/models.js';
@@ -57,5 +58,6 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(healthRoute, { registry });
   await app.register(modelsRoute, { registry });
   await app.register(generateRoute, { registry, config, metrics });
+  await app.register(playgroundPlugin);
   return app;
 }
