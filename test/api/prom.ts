@@ -29,9 +29,11 @@ const SUFFIXES: Record<Family['type'], string[]> = {
 };
 
 function parseValue(s: string, line: number): number {
-  if (s === 'NaN') return NaN;
-  if (s === '+Inf') return Infinity;
-  if (s === '-Inf') return -Infinity;
+  // Prometheus reads values with Go's strconv.ParseFloat, which takes NaN and Inf in any case;
+  // prom-client writes "Nan" for an event-loop-delay gauge that has no samples yet.
+  if (/^nan$/i.test(s)) return NaN;
+  if (/^\+?inf$/i.test(s)) return Infinity;
+  if (/^-inf$/i.test(s)) return -Infinity;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) throw new Error(`line ${line}: bad value ${JSON.stringify(s)}`);
   return Number(s);
 }
