@@ -19,13 +19,14 @@ def run_all(args) -> dict:
     stage0_consistency_training(data, os.path.join(run, "stage0"), args.iters, args.minutes, args.batch)
     times["stage0_s"] = round(time.time() - t, 1)
     t = time.time()
-    stage12_jfdl(data, os.path.join(run, "stage0"), os.path.join(run, "jfdl"))
+    stage12_jfdl(data, os.path.join(run, "stage0"), os.path.join(run, "jfdl"), getattr(args, "stage1_iters", 800),
+                 getattr(args, "stage2_iters", 800), args.batch)
     times["jfdl_s"] = round(time.time() - t, 1)
     t = time.time()
     evaluate_all(args.out, args.images_per_class, args.model_dir, "main")
     times["evaluate_s"] = round(time.time() - t, 1)
     t = time.time()
-    export_all(args.out, args.model_dir)
+    export_all(args.out, args.model_dir, getattr(args, "golden", "test/golden/digits16.json"))
     times["export_s"] = round(time.time() - t, 1)
     json.dump(times, open(os.path.join(args.out, "timings.json"), "w"), indent=1)
     return times
