@@ -34,6 +34,7 @@ export const ConfigSchema = z.object({
   QUEUE_LIMIT: int(1, 1_000_000).default(1024).describe('max images queued or in progress; beyond it 503 + Retry-After'),
   REQUEST_DEADLINE_MS: int(1, 3_600_000).default(30_000).describe('a request not finished by then gets 504 and its lanes are dropped'),
   INTRA_OP_THREADS: int(0, 1024).default(0).describe('onnxruntime intra-op threads per session (0 = number of cores)'),
+  ENGINE_NICE: int(0, 19).default(10).describe('scheduling niceness of the inference threads (Linux: per thread), so the HTTP event loop wins the CPU whenever it has work'),
   ENGINE_WORKERS: int(1, 64).default(1).describe('worker threads (sessions) per model graph'),
   PIPELINE_DEPTH: int(1, 8).default(2).describe('network calls queued per worker, so the next batch is ready when one ends'),
   MAX_IMAGES: int(1, 256).default(16).describe('max num_images of one request'),

@@ -22,6 +22,8 @@ export interface EngineOptions {
   providers: ExecutionProviderName[];
   intraOpThreads: number;
   workers: number;
+  /** niceness of the inference threads (0 = as the process) */
+  nice?: number;
 }
 
 export interface LoadInfo {
@@ -142,7 +144,7 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
 
   constructor(private readonly opts: EngineOptions) {
     super();
-    this.init = { graphPath: opts.graphPath, providers: opts.providers, intraOpThreads: opts.intraOpThreads };
+    this.init = { graphPath: opts.graphPath, providers: opts.providers, intraOpThreads: opts.intraOpThreads, nice: opts.nice ?? 0 };
   }
 
   /** Start the workers; resolves when every session loaded (with the provider each uses). */

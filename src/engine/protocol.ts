@@ -5,6 +5,8 @@ export interface WorkerInit {
   graphPath: string;
   providers: ExecutionProviderName[];
   intraOpThreads: number;
+  /** niceness for this worker thread and the onnxruntime threads it creates (they inherit it) */
+  nice: number;
 }
 
 /** Tensor metadata as onnxruntime reports it (shape entries: number, or a symbolic name for dynamic axes). */

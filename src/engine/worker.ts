@@ -9,6 +9,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
@@ -18,6 +19,18 @@ import { sessionOptions } from './session.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
+
+// On Linux niceness belongs to a thread: setpriority(PRIO_PROCESS, 0) — what os.setPriority()
+// calls — lowers this worker thread alone, and the onnxruntime intra-op threads created below
+// inherit it. On a saturated machine the HTTP event loop (niceness 0) then gets a core as soon
+// as a request or a health probe arrives, instead of waiting out the inference threads' slices.
+if (init.nice) {
+  try {
+    setPriority(init.nice);
+  } catch {
+    // not permitted or not supported: run at the process's priority
+  }
+}
 ort.env.logLevel = 'error';
 
 function post(msg: WorkerMessage, transfer: ArrayBuffer[] = []) {

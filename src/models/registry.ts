@@ -114,6 +114,7 @@ export class Registry {
         graphPath: path,
         providers: this.cfg.EXECUTION_PROVIDERS as ExecutionProviderName[],
         intraOpThreads: this.cfg.INTRA_OP_THREADS,
+        nice: this.cfg.ENGINE_NICE,
         workers: this.cfg.ENGINE_WORKERS,
       });
       const info = await engine.load();
