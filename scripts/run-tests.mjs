@@ -26,4 +26,23 @@ const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-conc
   stdio: 'inherit',
   env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
 });
-process.exit(r.status ?? 1);
+const nodeStatus = r.status ?? 1;
+
+// The Python half of the suite (training/tests: the pipeline that makes the served graphs) runs
+// too, unless a file filter was given or SKIP_PYTHON_TESTS=1. It needs Debian's python3-torch
+// stack (see README); without it the suite fails and says what to install, rather than passing
+// on half the tests.
+let pyStatus = 0;
+if (!filter.length && process.env.SKIP_PYTHON_TESTS !== '1') {
+  const py = process.env.PYTHON ?? '/usr/bin/python3';
+  const probe = spawnSync(py, ['-c', 'import torch, onnx, sklearn, scipy, pytest, jsonschema, PIL'], { stdio: 'ignore' });
+  if (probe.status !== 0) {
+    console.error(`\nPython tests not run: ${py} lacks torch/onnx/sklearn/scipy/pytest/jsonschema/PIL. Install them with\n` +
+      '  apt-get install python3-torch python3-onnx python3-sklearn python3-scipy python3-pytest python3-tqdm python3-jsonschema python3-pil\n' +
+      'or set SKIP_PYTHON_TESTS=1 to run the TypeScript suite alone.');
+    pyStatus = 1;
+  } else {
+    pyStatus = spawnSync(py, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'training/tests'], { stdio: 'inherit' }).status ?? 1;
+  }
+}
+process.exit(nodeStatus || pyStatus);
