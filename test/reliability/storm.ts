@@ -9,6 +9,7 @@
 import net from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import sharp from 'sharp';
+import { rng } from '../../loadtest/common.js'; // the seeded PRNG (mulberry32) the load tests use
 import { pool, post, waitProbe, type Target } from './harness.js';
 
 interface Spec {
@@ -83,17 +84,6 @@ export interface StormResult {
   crashes: number;
 }
 
-/** A deterministic PRNG for the storm's choices (mulberry32). */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Send the headers and part of the body, then vanish after `ms`. */
 function uploadAndVanish(port: number, body: string, ms: number): Promise<void> {
