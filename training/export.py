@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from .networks import CM, GuidedCM, UNet
+from .rng import normals
 from .sampler import sample
 from .schedules import SIGMA_DATA, SIGMA_MAX, SIGMA_MIN, sampling_schedule
 
@@ -19,33 +20,31 @@ INPUTS = ["x", "sigma", "class_labels"]
 OUTPUT = "denoised"
 
 
-def export_onnx(model: torch.nn.Module, path: str, shape) -> str:
-    """torch.onnx.export with a dynamic batch axis. Constant folding stays off so every CM weight
-    keeps its own initializer (the JFDL graph's extra row is a separate `null_embedding`), which
-    lets a test prove the JFDL graph carries the CM weights bit for bit; onnxruntime folds at load."""
-    model = model.eval().cpu()
-    x = torch.randn(2, *shape)
-    sigma = torch.tensor([80.0, 0.5])
-    labels = torch.tensor([0, 1], dtype=torch.int64)
-    kw = dict(input_names=INPUTS, output_names=[OUTPUT], opset_version=OPSET, do_constant_folding=False,
-              dynamic_axes={n: {0: "batch"} for n in INPUTS + [OUTPUT]})
+def _torch_export(model: torch.nn.Module, args: tuple, path: str, inputs, outputs, fold: bool) -> None:
+    """torch.onnx.export at OPSET with a dynamic batch axis on every input and output."""
+    kw = dict(input_names=list(inputs), output_names=list(outputs), opset_version=OPSET, do_constant_folding=fold,
+              dynamic_axes={n: {0: "batch"} for n in list(inputs) + list(outputs)})
     if "dynamo" in inspect.signature(torch.onnx.export).parameters:
         kw["dynamo"] = False  # PyTorch 2.x: the TorchScript exporter honours dynamic_axes and names
     with torch.no_grad():
-        torch.onnx.export(model, (x, sigma, labels), path, **kw)
+        torch.onnx.export(model.eval().cpu(), args, path, **kw)
+
+
+def export_onnx(model: torch.nn.Module, path: str, shape) -> str:
+    """A CM or JFDL graph with the model contract's names. Constant folding stays off so every CM
+    weight keeps its own initializer (the JFDL graph's extra row is a separate `null_embedding`),
+    which lets a test prove the JFDL graph carries the CM weights bit for bit; onnxruntime folds
+    at load."""
+    args = (torch.randn(2, *shape), torch.tensor([80.0, 0.5]), torch.tensor([0, 1], dtype=torch.int64))
+    _torch_export(model, args, path, INPUTS, [OUTPUT], fold=False)
     import onnx
     onnx.checker.check_model(onnx.load(path))
     return sha256(path)
 
 
 def export_plain(model: torch.nn.Module, path: str, shape, inputs, outputs) -> None:
-    """Export a single-input network (the evaluation classifier) with a dynamic batch axis."""
-    kw = dict(input_names=inputs, output_names=outputs, opset_version=OPSET,
-              dynamic_axes={n: {0: "batch"} for n in inputs + outputs})
-    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-        kw["dynamo"] = False
-    with torch.no_grad():
-        torch.onnx.export(model.eval(), (torch.zeros(2, *shape),), path, **kw)
+    """A single-input network (the evaluation classifier)."""
+    _torch_export(model, (torch.zeros(2, *shape),), path, inputs, outputs, fold=True)
 
 
 def sha256(path: str) -> str:
@@ -78,7 +77,6 @@ def sampler_golden(model, model_name: str, settings: list, shape, null_class, sc
         sig = s.get("sigmas") or schedules[str(s["steps"])]
         px, D = sample(model, [s["class"]], [s["seed"]], [s.get("index", 0)], sig, s["guidance"], s["sampler"],
                        null_class, shape=shape, return_denoised=True)
-        from .rng import normals
         out.append({"model": model_name, "class": s["class"], "guidance": s["guidance"], "steps": len(sig),
                     "sigmas": [float(v) for v in sig], "sampler": s["sampler"], "seed": s["seed"],
                     "index": s.get("index", 0),

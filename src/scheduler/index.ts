@@ -282,11 +282,11 @@ export class Scheduler {
     let r = 0;
     let guidedRows = 0;
     const call = this.nextCall++;
-    const jobs = new Set<Job>();
+    let debug = false;
     for (const lane of batch) {
       lane.inFlight = true;
       const job = lane.job;
-      jobs.add(job);
+      if (job.spec.debug) debug = true;
       if (job.tFirst < 0) job.tFirst = now;
       const sigma = job.spec.sigmas[lane.step];
       buf.x.set(lane.x, r * n);
@@ -302,9 +302,11 @@ export class Scheduler {
       }
     }
     const rows = r;
+    // The composition record costs an object per lane: built only when a test hook or a debug
+    // request asks for it, never on the plain serving path.
     let info: CallInfo | null = null;
-    const wantInfo = this.onCall !== null || [...jobs].some((j) => j.spec.debug);
-    if (wantInfo) {
+    if (this.onCall !== null || debug) {
+      const jobs = new Set(batch.map((l) => l.job));
       info = {
         call,
         rows,
