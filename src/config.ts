@@ -4,7 +4,6 @@
  * with a message that names the variable (ConfigError).
  */
 import { readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
@@ -33,9 +32,9 @@ export const ConfigSchema = z.object({
   MAX_WAIT_MS: z.coerce.number().min(0).max(10_000).default(2).describe('how long a ready lane may wait for a fuller batch'),
   QUEUE_LIMIT: int(1, 1_000_000).default(1024).describe('max images queued or in progress; beyond it 503 + Retry-After'),
   REQUEST_DEADLINE_MS: int(1, 3_600_000).default(30_000).describe('a request not finished by then gets 504 and its lanes are dropped'),
-  INTRA_OP_THREADS: int(0, 1024).default(0).describe('onnxruntime intra-op threads per session (0 = number of cores)'),
+  INTRA_OP_THREADS: int(0, 1024).default(0).describe('onnxruntime intra-op threads per session (0 = automatic: 1 with automatic ENGINE_WORKERS, else cores ÷ ENGINE_WORKERS)'),
   ENGINE_NICE: int(0, 19).default(10).describe('scheduling niceness of the inference threads (Linux: per thread), so the HTTP event loop wins the CPU whenever it has work'),
-  ENGINE_WORKERS: int(1, 64).default(1).describe('worker threads (sessions) per model graph'),
+  ENGINE_WORKERS: int(0, 64).default(0).describe('worker threads (sessions) per model graph (0 = automatic: on CPU one per core, each single-threaded; on a GPU one)'),
   PIPELINE_DEPTH: int(1, 8).default(2).describe('network calls queued per worker, so the next batch is ready when one ends'),
   MAX_IMAGES: int(1, 256).default(16).describe('max num_images of one request'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -87,7 +86,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const cfg: Config = r.data;
-  if (cfg.INTRA_OP_THREADS === 0) cfg.INTRA_OP_THREADS = availableParallelism();
   cfg.apiKeys = readApiKeys(cfg);
   return cfg;
 }

@@ -7,7 +7,8 @@ test('defaults serve models/ on any provider that works, with no configuration',
   assert.equal(c.PORT, 8080);
   assert.equal(c.MODELS_DIR, 'models');
   assert.deepEqual(c.EXECUTION_PROVIDERS, ['cuda', 'webgpu', 'cpu']);
-  assert.ok(c.INTRA_OP_THREADS >= 1);
+  assert.equal(c.INTRA_OP_THREADS, 0, 'automatic (src/engine/layout.ts)');
+  assert.equal(c.ENGINE_WORKERS, 0, 'automatic (src/engine/layout.ts)');
   assert.equal(c.DEFAULT_MODEL, undefined);
 });
 

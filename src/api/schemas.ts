@@ -130,6 +130,11 @@ export const ModelInfo = z
     sha256: z.string().optional(),
     execution_provider: z.enum(['cuda', 'webgpu', 'cpu']).nullable().optional().describe('onnxruntime execution provider in use'),
     provider_attempts: z.array(z.object({ provider: z.string(), error: z.string() })).optional().describe('providers tried before the one in use, with why they failed'),
+    engine: z
+      .object({ workers: z.number().int().describe('sessions (worker threads) running this graph'), intra_op_threads: z.number().int().describe('onnxruntime intra-op threads of each') })
+      .nullable()
+      .optional()
+      .describe('how the graph is laid out on the machine (ENGINE_WORKERS, INTRA_OP_THREADS)'),
     provenance: z.record(z.string(), z.unknown()).optional().describe('training data and run (from model.json)'),
     metrics: z.record(z.string(), z.unknown()).optional().describe('measured quality metrics (from model.json)'),
     queue_depth: z.number().int().optional().describe('images admitted and not yet finished'),

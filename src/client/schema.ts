@@ -312,6 +312,13 @@ export interface components {
                 provider: string;
                 error: string;
             }[];
+            /** @description how the graph is laid out on the machine (ENGINE_WORKERS, INTRA_OP_THREADS) */
+            engine?: {
+                /** @description sessions (worker threads) running this graph */
+                workers: number;
+                /** @description onnxruntime intra-op threads of each */
+                intra_op_threads: number;
+            } | null;
             /** @description training data and run (from model.json) */
             provenance?: {
                 [key: string]: unknown;

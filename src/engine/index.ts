@@ -10,9 +10,11 @@
  */
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionProviderName } from '../config.js';
 import { EngineUnavailable } from '../errors.js';
+import { initialWorkers, threadsPerSession, totalWorkers } from './layout.js';
 import type { ExitRequest, ProviderAttempt, RunRequest, RunResult, ValueInfo, WorkerInit, WorkerMessage } from './protocol.js';
 
 export type { ValueInfo } from './protocol.js';
@@ -20,8 +22,12 @@ export type { ValueInfo } from './protocol.js';
 export interface EngineOptions {
   graphPath: string;
   providers: ExecutionProviderName[];
+  /** onnxruntime intra-op threads per session; 0 = automatic (./layout.ts) */
   intraOpThreads: number;
+  /** sessions (worker threads); 0 = automatic: one per core on CPU, one on a GPU (./layout.ts) */
   workers: number;
+  /** cores to lay the sessions out on (default: os.availableParallelism()) */
+  cores?: number;
   /** niceness of the inference threads (0 = as the process) */
   nice?: number;
 }
@@ -32,6 +38,10 @@ export interface LoadInfo {
   inputs: ValueInfo[];
   outputs: ValueInfo[];
   loadMs: number;
+  /** sessions (worker threads) running this graph */
+  workers: number;
+  /** onnxruntime intra-op threads of each */
+  intraOpThreads: number;
 }
 
 /** The batch buffers of one network call; they are transferred to the worker and come back. */
@@ -144,42 +154,49 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
 
   constructor(private readonly opts: EngineOptions) {
     super();
-    this.init = { graphPath: opts.graphPath, providers: opts.providers, intraOpThreads: opts.intraOpThreads, nice: opts.nice ?? 0 };
+    const cores = opts.cores ?? availableParallelism();
+    this.init = { graphPath: opts.graphPath, providers: opts.providers, intraOpThreads: threadsPerSession(opts, cores), nice: opts.nice ?? 0 };
   }
 
-  /** Start the workers; resolves when every session loaded (with the provider each uses). */
+  /**
+   * Start the workers; resolves when every session loaded (with the provider each uses). With an
+   * automatic layout (workers 0) one session loads first and its provider decides how many
+   * follow (see ./layout.ts).
+   */
   async load(): Promise<LoadInfo> {
-    const init = this.init;
-    const loads: Promise<LoadInfo>[] = [];
-    for (let i = 0; i < this.opts.workers; i++) {
-      loads.push(
-        new Promise<LoadInfo>((resolve, reject) => {
-          let loaded = false;
-          const w = new SessionWorker(
-            init,
-            (m) => {
-              loaded = true;
-              if (m.type === 'ready') resolve({ provider: m.provider, attempts: m.attempts, inputs: m.inputs, outputs: m.outputs, loadMs: m.loadMs });
-              else if (m.type === 'load-error') reject(new Error(m.message));
-            },
-            (e) => {
-              if (!loaded) reject(e);
-              else this.replace(w, e);
-            },
-          );
-          this.workers.push(w);
-          this.restartTimes.push([]);
-        }),
-      );
-    }
+    const cfg = { workers: this.opts.workers, intraOpThreads: this.opts.intraOpThreads };
+    const cores = this.opts.cores ?? availableParallelism();
     try {
-      const infos = await Promise.all(loads);
-      this.info = infos[0];
-      return infos[0];
+      const first = await Promise.all(Array.from({ length: initialWorkers(cfg) }, () => this.startWorker()));
+      const total = totalWorkers(cfg, cores, first[0].provider);
+      await Promise.all(Array.from({ length: total - first.length }, () => this.startWorker()));
+      this.info = { ...first[0], workers: this.workers.length, intraOpThreads: this.init.intraOpThreads };
+      return this.info;
     } catch (e) {
       await this.close();
       throw e;
     }
+  }
+
+  /** One more worker slot; resolves when its session has loaded. */
+  private startWorker(): Promise<LoadInfo> {
+    return new Promise<LoadInfo>((resolve, reject) => {
+      let loaded = false;
+      const w = new SessionWorker(
+        this.init,
+        (m) => {
+          loaded = true;
+          if (m.type === 'ready') resolve({ provider: m.provider, attempts: m.attempts, inputs: m.inputs, outputs: m.outputs, loadMs: m.loadMs, workers: 1, intraOpThreads: this.init.intraOpThreads });
+          else if (m.type === 'load-error') reject(new Error(m.message));
+        },
+        (e) => {
+          if (!loaded) reject(e);
+          else this.replace(w, e);
+        },
+      );
+      this.workers.push(w);
+      this.restartTimes.push([]);
+    });
   }
 
   /** A loaded worker died: start a fresh one in its slot (its in-flight calls already failed with 503). */

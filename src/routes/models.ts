@@ -29,6 +29,7 @@ export function describeModel(e: ModelEntry): z.output<typeof ModelInfo> {
     sha256: g.sha256,
     execution_provider: e.load?.provider ?? null,
     provider_attempts: e.load?.attempts ?? [],
+    engine: e.load ? { workers: e.load.workers, intra_op_threads: e.load.intraOpThreads } : null,
     provenance: m.provenance ?? {},
     metrics: m.metrics ?? {},
     queue_depth: e.scheduler?.queueDepth ?? 0,

@@ -2,6 +2,7 @@
  * The generated typed client (src/client/, openapi-fetch over the openapi-typescript types)
  * against a real server on a loopback port — every route, and the error answers each documents.
  */
+import { availableParallelism } from 'node:os';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
@@ -41,6 +42,8 @@ describe('typed client against a live server', () => {
     assert.deepEqual(g.classes, m.classes);
     assert.deepEqual(g.image, m.image);
     assert.equal(g.execution_provider, 'cpu');
+    // the suite's server sets INTRA_OP_THREADS=1 and leaves ENGINE_WORKERS automatic: a session per core
+    assert.deepEqual(g.engine, { workers: availableParallelism(), intra_op_threads: 1 });
     assert.equal(typeof g.stats?.calls, 'number');
     assert.equal(byName.get(PLAIN)!.guided, false);
   });
