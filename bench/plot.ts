@@ -8,7 +8,12 @@ import sharp from 'sharp';
 
 export interface PlotData {
   title: string;
+  /** raw onnxruntime in the service's layout, and its label */
   raw: Array<[number, number]>;
+  rawLabel: string;
+  /** raw onnxruntime in the other layout (one session × all cores, or the reverse) */
+  rawAlt?: Array<[number, number]>;
+  rawAltLabel?: string;
   torch: Array<[number, number]>;
   torchSingle?: number;
   service: number;
@@ -78,7 +83,7 @@ function legend(x: number, y: number, items: Array<[string, string, string]>): s
 }
 
 export function plotSvg(d: PlotData): string {
-  const allT = [...d.raw.map((r) => r[1]), ...d.torch.map((r) => r[1]), d.service, d.torchSingle ?? NaN].filter((v) => v > 0 && Number.isFinite(v));
+  const allT = [...d.raw.map((r) => r[1]), ...(d.rawAlt ?? []).map((r) => r[1]), ...d.torch.map((r) => r[1]), d.service, d.torchSingle ?? NaN].filter((v) => v > 0 && Number.isFinite(v));
   const left: Panel = { x0: 90, y0: 70, w: 440, h: 360, xs: [0.8, 160], ys: [10 ** Math.floor(Math.log10(Math.min(...allT) * 0.8)), 10 ** Math.ceil(Math.log10(Math.max(...allT) * 1.25))] };
   const lat = [...d.step, ...d.request].flatMap((r) => [r.p50, r.p99]).filter((v) => v > 0 && Number.isFinite(v));
   const right: Panel = { x0: 700, y0: 70, w: 440, h: 360, xs: [0.8, 80], ys: [10 ** Math.floor(Math.log10(Math.min(...lat) * 0.8)), 10 ** Math.ceil(Math.log10(Math.max(...lat) * 1.25))] };
@@ -86,11 +91,13 @@ export function plotSvg(d: PlotData): string {
   s += `<text x="${W / 2}" y="28" text-anchor="middle" font-size="16" font-weight="bold">${esc(d.title)}</text>`;
   s += axes(left, [1, 2, 4, 8, 16, 32, 64, 128], 'batch size (images per network call)', 'images / s', 'Throughput vs batch size');
   s += series(left, d.raw, '#1f77b4');
+  if (d.rawAlt) s += series(left, d.rawAlt, '#1f77b4', '6 4');
   s += series(left, d.torch, '#d62728');
   s += hline(left, d.service, '#2ca02c', `service at saturation ${d.service.toFixed(0)}/s`);
   if (d.torchSingle) s += hline(left, d.torchSingle, '#ff7f0e', `PyTorch one at a time ${d.torchSingle.toFixed(0)}/s`);
   s += legend(left.x0 + 12, left.y0 + 16, [
-    ['raw onnxruntime', '#1f77b4', ''],
+    [d.rawLabel, '#1f77b4', ''],
+    ...(d.rawAlt ? ([[d.rawAltLabel ?? 'raw onnxruntime, other layout', '#1f77b4', '6 4']] as Array<[string, string, string]>) : []),
     ['PyTorch reference sampler', '#d62728', ''],
   ]);
   s += axes(right, [1, 4, 16, 64], 'concurrent clients (mixed workload)', 'latency, ms', 'Latency vs load: step- vs request-level batching');
