@@ -241,7 +241,7 @@ export class Scheduler {
       const worker = this.engine.pick(this.o.pipelineDepth);
       let readyRows = 0;
       let oldest = Infinity;
-      const ok = eligibility(this.lanes, this.mode);
+      const ok = eligibility(this.lanes, this.mode, this.engine.workerCount);
       for (const l of this.lanes) {
         if (l.inFlight || !ok(l)) continue;
         readyRows += l.rows;
@@ -269,7 +269,7 @@ export class Scheduler {
   }
 
   private dispatch(worker: number) {
-    const { picked } = planBatch(this.lanes, this.o.maxRows, this.mode);
+    const { picked } = planBatch(this.lanes, this.o.maxRows, this.mode, this.engine.workerCount);
     const batch = picked.map((i) => this.lanes[i]);
     // request-level batching: the lanes that start together stay together until all are done
     if (this.mode === 'request' && batch.length && batch[0].cohort === 0) {

@@ -16,16 +16,31 @@ export interface LaneView {
  * - `step` (the service's mode): any lane may join any call; lanes join at the next call after
  *   admission and leave when their last step is done.
  * - `request` (classic static batching, kept for comparison in `npm run bench`): the lanes that
- *   start together (a cohort) run every step together; lanes of new requests wait until the
- *   whole cohort has finished, so a 1-step request admitted behind a 4-step batch waits for it.
+ *   start together (a cohort) run every step together; lanes of new requests wait until a
+ *   cohort has finished, so a 1-step request admitted behind a 4-step batch waits for it. As in
+ *   a static-batching server with one model instance per worker, up to `maxCohorts` cohorts
+ *   (one per engine worker) are live at once.
  */
 export type BatchingMode = 'step' | 'request';
 
-/** Which lanes may take part in the next call under `mode`. */
-export function eligibility(lanes: readonly LaneView[], mode: BatchingMode): (l: LaneView) => boolean {
+/**
+ * Which lanes may take part in the next call under `mode`. Request mode takes one group: the
+ * oldest live cohort with lanes ready, else — when fewer than `maxCohorts` are live — new lanes
+ * (which then form a cohort), else none.
+ */
+export function eligibility(lanes: readonly LaneView[], mode: BatchingMode, maxCohorts = 1): (l: LaneView) => boolean {
   if (mode === 'step') return () => true;
-  const cohortLive = lanes.some((l) => (l.cohort ?? 0) > 0);
-  return (l) => ((l.cohort ?? 0) > 0) === cohortLive;
+  const live = new Set<number>();
+  let ready = 0;
+  for (const l of lanes) {
+    const c = l.cohort ?? 0;
+    if (c === 0) continue;
+    live.add(c);
+    if (!l.inFlight && ready === 0) ready = c;
+  }
+  if (ready) return (l) => (l.cohort ?? 0) === ready;
+  if (live.size < maxCohorts) return (l) => (l.cohort ?? 0) === 0;
+  return () => false;
 }
 
 /**
@@ -34,10 +49,10 @@ export function eligibility(lanes: readonly LaneView[], mode: BatchingMode): (l:
  * last row; the passed-over lane is still the oldest next time, so it cannot starve.
  * Returns positions in `lanes` and the total row count.
  */
-export function planBatch(lanes: readonly LaneView[], maxRows: number, mode: BatchingMode = 'step'): { picked: number[]; rows: number } {
+export function planBatch(lanes: readonly LaneView[], maxRows: number, mode: BatchingMode = 'step', maxCohorts = 1): { picked: number[]; rows: number } {
   const picked: number[] = [];
   let rows = 0;
-  const ok = eligibility(lanes, mode);
+  const ok = eligibility(lanes, mode, maxCohorts);
   for (let i = 0; i < lanes.length && rows < maxRows; i++) {
     const l = lanes[i];
     if (l.inFlight || rows + l.rows > maxRows || !ok(l)) continue;

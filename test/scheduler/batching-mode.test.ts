@@ -24,9 +24,24 @@ test('eligibility: step mode takes any lane; request mode only the live cohort, 
   assert.deepEqual(lanes.map(ok), [false, true, false]);
 });
 
+test('eligibility, request mode with two engine workers: a second cohort starts while the first is in flight, never a third', () => {
+  const lanes = [
+    { rows: 2 as const, inFlight: true, cohort: 1 },
+    { rows: 2 as const, inFlight: false, cohort: 0 },
+    { rows: 1 as const, inFlight: false, cohort: 0 },
+  ];
+  assert.deepEqual(planBatch(lanes, 8, 'request', 1).picked, [], 'one worker: new lanes wait for cohort 1');
+  assert.deepEqual(planBatch(lanes, 8, 'request', 2).picked, [1, 2], 'two workers: they start cohort 2');
+  const two = [{ ...lanes[0] }, { ...lanes[1], inFlight: true, cohort: 2 }, lanes[2]];
+  assert.deepEqual(planBatch(two, 8, 'request', 2).picked, [], 'two cohorts live: the new lane waits');
+  const back = [{ ...lanes[0], inFlight: false }, two[1], lanes[2]];
+  assert.deepEqual(planBatch(back, 8, 'request', 2).picked, [0], 'a live cohort that is ready runs alone');
+});
+
 /** An engine with one worker whose calls finish only when `step()` is called. */
 class ScriptedEngine extends EventEmitter {
   failure: Error | null = null;
+  readonly workerCount = 1;
   private pending: Array<{ rows: number; buf: BatchBuffers; resolve: (r: RunOutput) => void }> = [];
   constructor(private readonly n: number) {
     super();
