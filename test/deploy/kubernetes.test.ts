@@ -90,7 +90,7 @@ describe('Kubernetes manifests', () => {
       // the grace period covers preStop + the drain deadline + closing
       const preStop = Number(c.lifecycle.preStop.exec.command.at(-1));
       assert.ok(spec.template.spec.terminationGracePeriodSeconds >= preStop + Number(env.SHUTDOWN_DRAIN_MS) / 1000 + 5, `${file}: grace period`);
-      assert.equal(env.INTRA_OP_THREADS, String(c.resources.limits.cpu), `${file}: one onnxruntime thread per core of the limit`);
+      assert.equal(Number(env.ENGINE_WORKERS) * Number(env.INTRA_OP_THREADS), Number(c.resources.limits.cpu), `${file}: sessions × intra-op threads = cores of the limit`);
       const gpu = obj.metadata.labels['app.kubernetes.io/component'] === 'gpu';
       assert.equal(c.resources.limits['nvidia.com/gpu'], gpu ? 1 : undefined, `${file}: GPU request only on the GPU variant`);
       assert.equal(env.EXECUTION_PROVIDERS, gpu ? 'cuda,cpu' : 'cpu');
