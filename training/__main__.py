@@ -57,6 +57,8 @@ def main(argv=None):
     b.add_argument("--batch-sizes", default="1,8,32,64,128")
     b.add_argument("--one-at-a-time", type=int, default=32)
     b.add_argument("--threads", type=int, default=0)
+    b.add_argument("--parallel-batch-sizes", default="",
+                   help="also measure one single-threaded process per core at these batch sizes")
     sub.add_parser("tiny", help="the random-weight RGB 8x8 test model").add_argument(
         "--dir", default="test/fixtures/models/tiny-rgb8")
 
@@ -78,8 +80,13 @@ def main(argv=None):
         r = debias_ema(f"{args.out}/stage0", args.decay)
     elif args.cmd == "bench-torch":
         from .bench_torch import bench
-        r = bench(args.model_dir, args.graph, [float(v) for v in args.sigmas.split(",")], args.guidance, args.images,
+        sig = [float(v) for v in args.sigmas.split(",")]
+        r = bench(args.model_dir, args.graph, sig, args.guidance, args.images,
                   [int(v) for v in args.batch_sizes.split(",")], args.one_at_a_time, args.threads)
+        if args.parallel_batch_sizes:
+            from .bench_torch import bench_parallel
+            r["per_core_processes"] = bench_parallel(args.model_dir, args.graph, sig, args.guidance,
+                                                     [int(v) for v in args.parallel_batch_sizes.split(",")])
     elif args.cmd == "evaluate":
         from .evaluate import evaluate_all
         r = evaluate_all(args.out, args.images_per_class, args.model_dir, args.run)

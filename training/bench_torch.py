@@ -1,8 +1,12 @@
 """The PyTorch peer for `npm run bench`: the reference sampler (training/sampler.py) with the same
-weights as the served graph, at several batch sizes and one request at a time. Prints JSON."""
+weights as the served graph, at several batch sizes and one request at a time — and, since a
+PyTorch server can also run one single-threaded process per core (as the service runs one
+single-threaded onnxruntime session per core), in that layout too at its best batch sizes.
+Prints JSON."""
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 import time
 
@@ -37,3 +41,43 @@ def bench(model_dir: str, graph: str, steps_sigmas, guidance: float, images: int
             "graph": graph, "sigmas": list(steps_sigmas), "guidance": guidance,
             "images_per_s_by_batch": per_batch, "best_batch": int(best), "images_per_s_best": per_batch[best],
             "images_per_s_one_at_a_time": single}
+
+
+def _parallel_worker(args):
+    """One single-threaded process: warm up, wait for the others, sample batches for `seconds`."""
+    model_dir, graph, steps_sigmas, guidance, batch, seconds, barrier = args
+    torch.set_num_threads(1)
+    m = json.load(open(f"{model_dir}/model.json"))
+    model = load_from_model_dir(model_dir, graph)
+    null = m["graphs"][[g["kind"] for g in m["graphs"]].index(graph)]["null_class"]
+    shape = (m["image"]["channels"], m["image"]["height"], m["image"]["width"])
+    K = len(m["classes"])
+
+    def once(i):
+        sample(model, [(i + j) % K for j in range(batch)], [7] * batch, list(range(i, i + batch)), steps_sigmas,
+               guidance, "ode", null, shape=shape)
+
+    once(0)
+    barrier.wait()
+    t0 = time.perf_counter()
+    n = 0
+    while n == 0 or time.perf_counter() - t0 < seconds:
+        once(n)
+        n += batch
+    return n, time.perf_counter() - t0
+
+
+def bench_parallel(model_dir: str, graph: str, steps_sigmas, guidance: float, batch_sizes, processes: int = 0,
+                   seconds: float = 4.0) -> dict:
+    """images/s of `processes` single-threaded processes sampling batches side by side (summed)."""
+    processes = processes or os.cpu_count() or 1
+    ctx = mp.get_context("fork")
+    out = {}
+    for bs in batch_sizes:
+        barrier = ctx.Manager().Barrier(processes)
+        with ctx.Pool(processes) as pool:
+            res = pool.map(_parallel_worker, [(model_dir, graph, steps_sigmas, guidance, bs, seconds, barrier)] * processes)
+        out[str(bs)] = round(sum(n / dt for n, dt in res), 2)
+    best = max(out, key=out.get)
+    return {"processes": processes, "threads": 1, "images_per_s_by_batch": out, "best_batch": int(best),
+            "images_per_s_best": out[best]}
