@@ -15,6 +15,10 @@ export interface PlotData {
   rawAlt?: Array<[number, number]>;
   rawAltLabel?: string;
   torch: Array<[number, number]>;
+  torchLabel?: string;
+  /** PyTorch in one single-threaded process per core */
+  torchAlt?: Array<[number, number]>;
+  torchAltLabel?: string;
   torchSingle?: number;
   service: number;
   step: Array<{ clients: number; p50: number; p99: number; ips: number }>;
@@ -83,7 +87,7 @@ function legend(x: number, y: number, items: Array<[string, string, string]>): s
 }
 
 export function plotSvg(d: PlotData): string {
-  const allT = [...d.raw.map((r) => r[1]), ...(d.rawAlt ?? []).map((r) => r[1]), ...d.torch.map((r) => r[1]), d.service, d.torchSingle ?? NaN].filter((v) => v > 0 && Number.isFinite(v));
+  const allT = [...d.raw.map((r) => r[1]), ...(d.rawAlt ?? []).map((r) => r[1]), ...d.torch.map((r) => r[1]), ...(d.torchAlt ?? []).map((r) => r[1]), d.service, d.torchSingle ?? NaN].filter((v) => v > 0 && Number.isFinite(v));
   const left: Panel = { x0: 90, y0: 70, w: 440, h: 360, xs: [0.8, 160], ys: [10 ** Math.floor(Math.log10(Math.min(...allT) * 0.8)), 10 ** Math.ceil(Math.log10(Math.max(...allT) * 1.25))] };
   const lat = [...d.step, ...d.request].flatMap((r) => [r.p50, r.p99]).filter((v) => v > 0 && Number.isFinite(v));
   const right: Panel = { x0: 700, y0: 70, w: 440, h: 360, xs: [0.8, 80], ys: [10 ** Math.floor(Math.log10(Math.min(...lat) * 0.8)), 10 ** Math.ceil(Math.log10(Math.max(...lat) * 1.25))] };
@@ -93,12 +97,14 @@ export function plotSvg(d: PlotData): string {
   s += series(left, d.raw, '#1f77b4');
   if (d.rawAlt) s += series(left, d.rawAlt, '#1f77b4', '6 4');
   s += series(left, d.torch, '#d62728');
+  if (d.torchAlt?.length) s += series(left, d.torchAlt, '#d62728', '6 4');
   s += hline(left, d.service, '#2ca02c', `service at saturation ${d.service.toFixed(0)}/s`);
   if (d.torchSingle) s += hline(left, d.torchSingle, '#ff7f0e', `PyTorch one at a time ${d.torchSingle.toFixed(0)}/s`);
   s += legend(left.x0 + 12, left.y0 + 16, [
     [d.rawLabel, '#1f77b4', ''],
     ...(d.rawAlt ? ([[d.rawAltLabel ?? 'raw onnxruntime, other layout', '#1f77b4', '6 4']] as Array<[string, string, string]>) : []),
-    ['PyTorch reference sampler', '#d62728', ''],
+    [d.torchLabel ?? 'PyTorch reference sampler', '#d62728', ''],
+    ...(d.torchAlt?.length ? ([[d.torchAltLabel ?? 'PyTorch, other layout', '#d62728', '6 4']] as Array<[string, string, string]>) : []),
   ]);
   s += axes(right, [1, 4, 16, 64], 'concurrent clients (mixed workload)', 'latency, ms', 'Latency vs load: step- vs request-level batching');
   const pts = (rows: PlotData['step'], k: 'p50' | 'p99') => rows.map((r) => [r.clients, r[k]] as [number, number]);
