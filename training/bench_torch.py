@@ -16,21 +16,30 @@ from .onnx_weights import load_from_model_dir
 from .sampler import sample
 
 
-def bench(model_dir: str, graph: str, steps_sigmas, guidance: float, images: int, batch_sizes, one_at_a_time: int,
-          threads: int = 0) -> dict:
-    torch.set_num_threads(threads or os.cpu_count() or 1)  # every core, as the service's onnxruntime uses
+def _sampler(model_dir: str, graph: str, steps_sigmas, guidance: float):
+    """sample_batch(first, b): b guided images of the reference sampler, image indices first…first+b−1."""
     m = json.load(open(f"{model_dir}/model.json"))
     model = load_from_model_dir(model_dir, graph)
     null = m["graphs"][[g["kind"] for g in m["graphs"]].index(graph)]["null_class"]
     shape = (m["image"]["channels"], m["image"]["height"], m["image"]["width"])
     K = len(m["classes"])
 
+    def sample_batch(first: int, b: int):
+        sample(model, [(first + j) % K for j in range(b)], [7] * b, list(range(first, first + b)), steps_sigmas,
+               guidance, "ode", null, shape=shape)
+
+    return sample_batch
+
+
+def bench(model_dir: str, graph: str, steps_sigmas, guidance: float, images: int, batch_sizes, one_at_a_time: int,
+          threads: int = 0) -> dict:
+    torch.set_num_threads(threads or os.cpu_count() or 1)  # every core, as the service's onnxruntime uses
+    sample_batch = _sampler(model_dir, graph, steps_sigmas, guidance)
+
     def run(n, bs):
         t = time.perf_counter()
         for i in range(0, n, bs):
-            b = min(bs, n - i)
-            sample(model, [(i + j) % K for j in range(b)], [7] * b, list(range(i, i + b)), steps_sigmas, guidance,
-                   "ode", null, shape=shape)
+            sample_batch(i, min(bs, n - i))
         return n / (time.perf_counter() - t)
 
     run(min(8, images), 8)  # warm-up
@@ -47,22 +56,13 @@ def _parallel_worker(args):
     """One single-threaded process: warm up, wait for the others, sample batches for `seconds`."""
     model_dir, graph, steps_sigmas, guidance, batch, seconds, barrier = args
     torch.set_num_threads(1)
-    m = json.load(open(f"{model_dir}/model.json"))
-    model = load_from_model_dir(model_dir, graph)
-    null = m["graphs"][[g["kind"] for g in m["graphs"]].index(graph)]["null_class"]
-    shape = (m["image"]["channels"], m["image"]["height"], m["image"]["width"])
-    K = len(m["classes"])
-
-    def once(i):
-        sample(model, [(i + j) % K for j in range(batch)], [7] * batch, list(range(i, i + batch)), steps_sigmas,
-               guidance, "ode", null, shape=shape)
-
-    once(0)
+    sample_batch = _sampler(model_dir, graph, steps_sigmas, guidance)
+    sample_batch(0, batch)  # warm-up
     barrier.wait()
     t0 = time.perf_counter()
     n = 0
     while n == 0 or time.perf_counter() - t0 < seconds:
-        once(n)
+        sample_batch(n, batch)
         n += batch
     return n, time.perf_counter() - t0
 
