@@ -9,6 +9,7 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { rng } from '../loadtest/common.js';
 
 export interface RawWorkload {
   graphPath: string;
@@ -36,13 +37,11 @@ const { parentPort, workerData: w } = require('node:worker_threads');
   ort.env.logLevel = 'error';
   const s = await ort.InferenceSession.create(w.graphPath, sessionOptions('cpu', w.threads));
   const [C, H, W] = w.chw; const N = C * H * W;
-  let seed = 1 + w.index;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
   const out = {};
   for (const b of w.batches) {
     const rows = b * w.rowsPerStep;
-    const x = new Float32Array(rows * N).map(() => (rnd() * 2 - 1) * 10);
-    const labels = new BigInt64Array(rows).map((_, i) => BigInt(w.rowsPerStep === 2 && i % 2 ? w.nullClass : Math.floor(i / w.rowsPerStep) % w.numClasses));
+    const x = w.x.subarray(0, rows * N);
+    const labels = w.labels.subarray(0, rows);
     const feeds = w.sigmas.map((sg) => ({
       x: new ort.Tensor('float32', x, [rows, C, H, W]),
       sigma: new ort.Tensor('float32', new Float32Array(rows).fill(sg), [rows]),
@@ -68,10 +67,16 @@ const { parentPort, workerData: w } = require('node:worker_threads');
 /** images/s by batch size (images per call of each session, all steps of them), summed over sessions. */
 export async function measureRaw(wl: RawWorkload, layout: RawLayout, batches: number[], seconds = 1.5, log?: (line: string) => void): Promise<Record<string, number>> {
   const sessionModule = pathToFileURL(resolve('dist/engine/session.js')).href;
-  const workers = Array.from(
-    { length: layout.sessions },
-    (_, index) => new Worker(WORKER, { eval: true, workerData: { ...wl, threads: layout.threads, batches, seconds, index, sessionModule } }),
-  );
+  // inputs for the largest batch (smaller ones use a prefix): latents in ±10, and per image its
+  // class row followed, when guided, by the null-class row
+  const N = wl.chw[0] * wl.chw[1] * wl.chw[2];
+  const maxRows = Math.max(...batches) * wl.rowsPerStep;
+  const workers = Array.from({ length: layout.sessions }, (_, index) => {
+    const r = rng(1 + index);
+    const x = new Float32Array(maxRows * N).map(() => (r() * 2 - 1) * 10);
+    const labels = new BigInt64Array(maxRows).map((_, i) => BigInt(wl.rowsPerStep === 2 && i % 2 ? (wl.nullClass as number) : Math.floor(i / wl.rowsPerStep) % wl.numClasses));
+    return new Worker(WORKER, { eval: true, workerData: { ...wl, threads: layout.threads, batches, seconds, x, labels, sessionModule } });
+  });
   const results: Array<Record<string, number>> = [];
   try {
     await new Promise<void>((res, rej) => {

@@ -73,11 +73,13 @@ def bench_parallel(model_dir: str, graph: str, steps_sigmas, guidance: float, ba
     processes = processes or os.cpu_count() or 1
     ctx = mp.get_context("fork")
     out = {}
-    for bs in batch_sizes:
-        barrier = ctx.Manager().Barrier(processes)
-        with ctx.Pool(processes) as pool:
-            res = pool.map(_parallel_worker, [(model_dir, graph, steps_sigmas, guidance, bs, seconds, barrier)] * processes)
-        out[str(bs)] = round(sum(n / dt for n, dt in res), 2)
+    # one manager (a server process) for the barriers, shut down on leaving
+    with ctx.Manager() as manager:
+        for bs in batch_sizes:
+            barrier = manager.Barrier(processes)
+            with ctx.Pool(processes) as pool:
+                res = pool.map(_parallel_worker, [(model_dir, graph, steps_sigmas, guidance, bs, seconds, barrier)] * processes)
+            out[str(bs)] = round(sum(n / dt for n, dt in res), 2)
     best = max(out, key=out.get)
     return {"processes": processes, "threads": 1, "images_per_s_by_batch": out, "best_batch": int(best),
             "images_per_s_best": out[best]}

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionProviderName } from '../config.js';
 import { EngineUnavailable } from '../errors.js';
 import { initialWorkers, threadsPerSession, totalWorkers } from './layout.js';
-import type { ExitRequest, ProviderAttempt, RunRequest, RunResult, ValueInfo, WorkerInit, WorkerMessage } from './protocol.js';
+import type { ExitRequest, ProviderAttempt, RunRequest, RunResult, ValueInfo, WorkerInit, WorkerMessage, WorkerReady } from './protocol.js';
 
 export type { ValueInfo } from './protocol.js';
 
@@ -143,6 +143,8 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
   private nextId = 1;
   private closing = false;
   private readonly init: WorkerInit;
+  /** cores the sessions are laid out on */
+  private readonly cores: number;
   /** per slot: times of recent restarts */
   private readonly restartTimes: number[][] = [];
   private readonly restartTimer = new Map<number, NodeJS.Timeout>();
@@ -154,8 +156,8 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
 
   constructor(private readonly opts: EngineOptions) {
     super();
-    const cores = opts.cores ?? availableParallelism();
-    this.init = { graphPath: opts.graphPath, providers: opts.providers, intraOpThreads: threadsPerSession(opts, cores), nice: opts.nice ?? 0 };
+    this.cores = opts.cores ?? availableParallelism();
+    this.init = { graphPath: opts.graphPath, providers: opts.providers, intraOpThreads: threadsPerSession(opts, this.cores), nice: opts.nice ?? 0 };
   }
 
   /**
@@ -164,13 +166,12 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
    * follow (see ./layout.ts).
    */
   async load(): Promise<LoadInfo> {
-    const cfg = { workers: this.opts.workers, intraOpThreads: this.opts.intraOpThreads };
-    const cores = this.opts.cores ?? availableParallelism();
     try {
-      const first = await Promise.all(Array.from({ length: initialWorkers(cfg) }, () => this.startWorker()));
-      const total = totalWorkers(cfg, cores, first[0].provider);
+      const first = await Promise.all(Array.from({ length: initialWorkers(this.opts) }, () => this.startWorker()));
+      const total = totalWorkers(this.opts, this.cores, first[0].provider);
       await Promise.all(Array.from({ length: total - first.length }, () => this.startWorker()));
-      this.info = { ...first[0], workers: this.workers.length, intraOpThreads: this.init.intraOpThreads };
+      const { type: _, ...loaded } = first[0];
+      this.info = { ...loaded, workers: this.workers.length, intraOpThreads: this.init.intraOpThreads };
       return this.info;
     } catch (e) {
       await this.close();
@@ -178,15 +179,15 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
     }
   }
 
-  /** One more worker slot; resolves when its session has loaded. */
-  private startWorker(): Promise<LoadInfo> {
-    return new Promise<LoadInfo>((resolve, reject) => {
+  /** One more worker slot; resolves with its session's load report. */
+  private startWorker(): Promise<WorkerReady> {
+    return new Promise<WorkerReady>((resolve, reject) => {
       let loaded = false;
       const w = new SessionWorker(
         this.init,
         (m) => {
           loaded = true;
-          if (m.type === 'ready') resolve({ provider: m.provider, attempts: m.attempts, inputs: m.inputs, outputs: m.outputs, loadMs: m.loadMs, workers: 1, intraOpThreads: this.init.intraOpThreads });
+          if (m.type === 'ready') resolve(m);
           else if (m.type === 'load-error') reject(new Error(m.message));
         },
         (e) => {

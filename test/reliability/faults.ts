@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { get, post, sleep, startTarget, waitProbe, type JsonOutcome, type Target } from './harness.js';
+import { get, post, sleep, startTarget, waitProbe, type JsonOutcome } from './harness.js';
 
 const TINY = 'test/fixtures/models/tiny-rgb8';
 
