@@ -61,6 +61,8 @@ def main(argv=None):
                    help="also measure one single-threaded process per core at these batch sizes")
     sub.add_parser("tiny", help="the random-weight RGB 8x8 test model").add_argument(
         "--dir", default="test/fixtures/models/tiny-rgb8")
+    sub.add_parser("batch-invariant", help="make an exported model folder's graphs batch-invariant, update "
+                   "model.json").add_argument("model_dir")
 
     args = ap.parse_args(argv)
     from . import data as D
@@ -96,6 +98,9 @@ def main(argv=None):
     elif args.cmd == "tiny":
         from .export import export_tiny
         r = export_tiny(args.dir)
+    elif args.cmd == "batch-invariant":
+        from .export import make_model_dir_batch_invariant
+        r = make_model_dir_batch_invariant(args.model_dir)
     elif args.cmd == "all":
         from .pipeline import run_all
         r = run_all(args)

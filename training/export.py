@@ -10,6 +10,7 @@ from typing import List, Optional
 import numpy as np
 import torch
 
+from .batch_invariant import rewrite_file
 from .networks import CM, GuidedCM, UNet
 from .rng import normals
 from .sampler import sample
@@ -34,12 +35,27 @@ def export_onnx(model: torch.nn.Module, path: str, shape) -> str:
     """A CM or JFDL graph with the model contract's names. Constant folding stays off so every CM
     weight keeps its own initializer (the JFDL graph's extra row is a separate `null_embedding`),
     which lets a test prove the JFDL graph carries the CM weights bit for bit; onnxruntime folds
-    at load."""
+    at load. The graph is then made batch-invariant (batch_invariant.py), so a row's output does
+    not depend on the other rows of its call."""
     args = (torch.randn(2, *shape), torch.tensor([80.0, 0.5]), torch.tensor([0, 1], dtype=torch.int64))
     _torch_export(model, args, path, INPUTS, [OUTPUT], fold=False)
-    import onnx
-    onnx.checker.check_model(onnx.load(path))
+    rewrite_file(path)  # checks the model too
     return sha256(path)
+
+
+def make_model_dir_batch_invariant(model_dir: str) -> dict:
+    """Rewrite the CM and JFDL graphs of an exported model folder (batch_invariant.py) and update
+    their SHA-256 in model.json. Returns {file: ops rewritten}."""
+    path = os.path.join(model_dir, "model.json")
+    m = json.load(open(path))
+    done = {}
+    for g in m["graphs"]:
+        f = os.path.join(model_dir, g["file"])
+        done[g["file"]] = rewrite_file(f)
+        g["sha256"] = sha256(f)
+    validate_manifest(m)
+    json.dump(m, open(path, "w"), indent=1)
+    return done
 
 
 def export_plain(model: torch.nn.Module, path: str, shape, inputs, outputs) -> None:
