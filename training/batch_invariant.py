@@ -100,8 +100,8 @@ def make_batch_invariant(model):
 
 
 def rewrite_file(path: str) -> int:
-    """Rewrite a graph file in place. Idempotent: in a rewritten graph every such op already sees
-    whole packets per row, so nothing is left to do and the file is not touched."""
+    """Rewrite a graph file in place. Idempotent: a rewritten op is recognised by its input (made
+    by this rewrite), so a second run finds nothing to do and leaves the file untouched."""
     import onnx
 
     model = onnx.load(path)
