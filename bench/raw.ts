@@ -27,26 +27,19 @@ export interface RawLayout {
   threads: number;
 }
 
-// The worker is plain JavaScript over the compiled session options (the bench builds first), so
+// The worker is plain JavaScript over the compiled session module (the bench builds first), so
 // it needs no TypeScript loader inside the worker thread.
 const WORKER = `
 const { parentPort, workerData: w } = require('node:worker_threads');
 (async () => {
   const ort = require('onnxruntime-node');
-  const { sessionOptions } = await import(w.sessionModule);
+  const { contractFeeds, sessionOptions } = await import(w.sessionModule);
   ort.env.logLevel = 'error';
   const s = await ort.InferenceSession.create(w.graphPath, sessionOptions('cpu', w.threads));
-  const [C, H, W] = w.chw; const N = C * H * W;
   const out = {};
   for (const b of w.batches) {
     const rows = b * w.rowsPerStep;
-    const x = w.x.subarray(0, rows * N);
-    const labels = w.labels.subarray(0, rows);
-    const feeds = w.sigmas.map((sg) => ({
-      x: new ort.Tensor('float32', x, [rows, C, H, W]),
-      sigma: new ort.Tensor('float32', new Float32Array(rows).fill(sg), [rows]),
-      class_labels: new ort.Tensor('int64', labels, [rows]),
-    }));
+    const feeds = w.sigmas.map((sg) => contractFeeds(ort.Tensor, rows, w.chw, w.x, new Float32Array(rows).fill(sg), w.labels));
     for (let i = 0; i < 2; i++) for (const f of feeds) await s.run(f);
     // all sessions start a batch size together and stop on the same wall-clock budget
     parentPort.postMessage({ ready: b });

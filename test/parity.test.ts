@@ -14,6 +14,7 @@ import { testConfig } from '../src/config.js';
 import { ManifestSchema, type Manifest } from '../src/models/manifest.js';
 import { gaussianNoise } from '../src/sampler/philox.js';
 import { sampleOne } from '../src/sampler/reference.js';
+import { contractFeeds } from '../src/engine/session.js';
 import { decodePlanar } from './helpers.js';
 
 interface Golden {
@@ -51,11 +52,7 @@ for (const file of goldens) {
     };
     const run = async (graphFile: string, x: Float32Array, shape: number[], sigma: ArrayLike<number>, labels: ArrayLike<number>) => {
       const s = await session(graphFile);
-      const out = await s.run({
-        x: new ort.Tensor('float32', x, shape),
-        sigma: new ort.Tensor('float32', Float32Array.from(sigma), [shape[0]]),
-        class_labels: new ort.Tensor('int64', BigInt64Array.from(Array.from(labels, (v) => BigInt(v))), [shape[0]]),
-      });
+      const out = await s.run(contractFeeds(ort.Tensor, shape[0], [shape[1], shape[2], shape[3]], x, Float32Array.from(sigma), BigInt64Array.from(Array.from(labels, (v) => BigInt(v)))));
       return out[s.outputNames[0]].data as Float32Array;
     };
     before(async () => {

@@ -2,7 +2,7 @@
  * The onnxruntime session options of this service, in one place so the benchmark's "raw"
  * baseline uses exactly the same settings as the served sessions.
  */
-import type { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
 
 export function sessionOptions(provider: string, intraOpThreads: number): InferenceSession.SessionOptions {
   return {
@@ -23,5 +23,26 @@ export function sessionOptions(provider: string, intraOpThreads: number): Infere
       // calls; parking them costs a little latency per call but keeps the service responsive.
       session: { intra_op: { allow_spinning: '0' } },
     },
+  };
+}
+
+/**
+ * The graph inputs of the model contract (docs/model-contract.md) — x [rows, C, H, W],
+ * sigma [rows], class_labels [rows] — as views of the first `rows` rows of the buffers, no copies.
+ * `TensorClass` is the caller's onnxruntime `Tensor`, the one its session belongs to.
+ */
+export function contractFeeds(
+  TensorClass: typeof Tensor,
+  rows: number,
+  chw: readonly [number, number, number],
+  x: Float32Array,
+  sigma: Float32Array,
+  labels: BigInt64Array,
+): InferenceSession.FeedsType {
+  const n = chw[0] * chw[1] * chw[2];
+  return {
+    x: new TensorClass('float32', x.subarray(0, rows * n), [rows, chw[0], chw[1], chw[2]]),
+    sigma: new TensorClass('float32', sigma.subarray(0, rows), [rows]),
+    class_labels: new TensorClass('int64', labels.subarray(0, rows), [rows]),
   };
 }

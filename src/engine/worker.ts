@@ -15,7 +15,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import type { ExitRequest, ProviderAttempt, RunRequest, ValueInfo, WorkerInit, WorkerMessage } from './protocol.js';
-import { sessionOptions } from './session.js';
+import { contractFeeds, sessionOptions } from './session.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -103,15 +103,9 @@ if (session) {
     // runs are synchronous inside the binding, so this is always between two runs
     if (req.type === 'exit') process.exit(req.code);
     const { id, rows, chw, x, sigma, labels } = req;
-    const n = chw[0] * chw[1] * chw[2];
     try {
       const t0 = performance.now();
-      const feeds = {
-        x: new ort.Tensor('float32', x.subarray(0, rows * n), [rows, chw[0], chw[1], chw[2]]),
-        sigma: new ort.Tensor('float32', sigma.subarray(0, rows), [rows]),
-        class_labels: new ort.Tensor('int64', labels.subarray(0, rows), [rows]),
-      };
-      const res = await session.run(feeds);
+      const res = await session.run(contractFeeds(ort.Tensor, rows, chw, x, sigma, labels));
       const data = res[outName].data as Float32Array;
       const runMs = performance.now() - t0;
       // The binding hands back a typed array that owns its buffer; transfer it when it is the

@@ -13,7 +13,7 @@ import type { BatchBuffers, Engine, RunOutput } from '../engine/index.js';
 import { Cancelled, DeadlineExceeded, EngineUnavailable, HttpError, InternalError, QueueFull } from '../errors.js';
 import { gaussianNoise } from '../sampler/philox.js';
 import { combineGuidance, consistencyStep, initialLatent, odeStep, quantise, type SamplerKind } from '../sampler/step.js';
-import { admits, decide, eligibility, planBatch, retryAfterSeconds, type BatchingMode } from './policy.js';
+import { admits, decide, eligibility, planBatch, retryAfterSeconds, type BatchingMode, type LaneView } from './policy.js';
 
 export interface SchedulerOptions {
   channels: number;
@@ -264,12 +264,13 @@ export class Scheduler {
         clearTimeout(this.timer);
         this.timer = null;
       }
-      this.dispatch(worker);
+      this.dispatch(worker, ok);
     }
   }
 
-  private dispatch(worker: number) {
-    const { picked } = planBatch(this.lanes, this.o.maxRows, this.mode, this.engine.workerCount);
+  /** `ok`: the eligibility pump() just worked out (the lanes have not changed since). */
+  private dispatch(worker: number, ok: (l: LaneView) => boolean) {
+    const { picked } = planBatch(this.lanes, this.o.maxRows, this.mode, this.engine.workerCount, ok);
     const batch = picked.map((i) => this.lanes[i]);
     // request-level batching: the lanes that start together stay together until all are done
     if (this.mode === 'request' && batch.length && batch[0].cohort === 0) {

@@ -47,12 +47,18 @@ export function eligibility(lanes: readonly LaneView[], mode: BatchingMode, maxC
  * Lanes for the next call (among the eligible ones, see `eligibility`): FIFO greedy — take ready lanes oldest first while their rows fit in
  * `maxRows`. A lane that no longer fits is passed over so a smaller one behind it can fill the
  * last row; the passed-over lane is still the oldest next time, so it cannot starve.
+ * `ok` is `eligibility(lanes, mode, maxCohorts)`, passed in by a caller that already has it.
  * Returns positions in `lanes` and the total row count.
  */
-export function planBatch(lanes: readonly LaneView[], maxRows: number, mode: BatchingMode = 'step', maxCohorts = 1): { picked: number[]; rows: number } {
+export function planBatch(
+  lanes: readonly LaneView[],
+  maxRows: number,
+  mode: BatchingMode = 'step',
+  maxCohorts = 1,
+  ok: (l: LaneView) => boolean = eligibility(lanes, mode, maxCohorts),
+): { picked: number[]; rows: number } {
   const picked: number[] = [];
   let rows = 0;
-  const ok = eligibility(lanes, mode, maxCohorts);
   for (let i = 0; i < lanes.length && rows < maxRows; i++) {
     const l = lanes[i];
     if (l.inFlight || rows + l.rows > maxRows || !ok(l)) continue;

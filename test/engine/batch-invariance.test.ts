@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { sessionOptions } from '../../src/engine/session.js';
+import { contractFeeds, sessionOptions } from '../../src/engine/session.js';
 import { rng } from '../../loadtest/common.js';
 
 const ROWS = 48;
@@ -33,14 +33,10 @@ for (const dir of ['models/digits16', 'test/fixtures/models/tiny-rgb8']) {
           const sigma = Float32Array.from({ length: ROWS }, () => manifest.sigma.min * Math.pow(manifest.sigma.max / manifest.sigma.min, rand()));
           const labels = Array.from({ length: ROWS }, () => Math.floor(rand() * (classes + (graph.null_class === null ? 0 : 1))));
           const run = async (rows: number[]) => {
-            const b = rows.length;
-            const xb = new Float32Array(b * per);
+            const xb = new Float32Array(rows.length * per);
             rows.forEach((r, i) => xb.set(x.subarray(r * per, (r + 1) * per), i * per));
-            const out = await session.run({
-              x: new ort.Tensor('float32', xb, [b, channels, height, width]),
-              sigma: new ort.Tensor('float32', Float32Array.from(rows, (r) => sigma[r]), [b]),
-              class_labels: new ort.Tensor('int64', BigInt64Array.from(rows, (r) => BigInt(labels[r])), [b]),
-            });
+            const feeds = contractFeeds(ort.Tensor, rows.length, [channels, height, width], xb, Float32Array.from(rows, (r) => sigma[r]), BigInt64Array.from(rows, (r) => BigInt(labels[r])));
+            const out = await session.run(feeds);
             return out[session.outputNames[0]].data as Float32Array;
           };
           const alone: Float32Array[] = [];

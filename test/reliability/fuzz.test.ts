@@ -3,21 +3,17 @@
  * from the fast-check generator over real HTTP; the first bad answer fails the property and
  * fast-check shrinks it to a minimal request. FUZZ_SEED picks another seed.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTarget, type Target } from './harness.js';
+import { useTarget } from './suite.js';
 import { fixtureModels, runFuzz } from './fuzz.js';
 
 describe('reliability: hostile inputs (CI size)', () => {
-  let t: Target;
-  before(async () => {
-    t = await startTarget();
-  });
-  after(async () => t?.stop());
+  const target = useTarget();
 
   test('1,000 hostile requests: only 2xx/4xx JSON answers, no 5xx, no crash, memory back to baseline', { timeout: 240_000 }, async () => {
     const seed = Number(process.env.FUZZ_SEED ?? 42);
-    const r = await runFuzz(t, fixtureModels(), { n: 1000, seed, shrink: true, timeLimitMs: 180_000 });
+    const r = await runFuzz(target(), fixtureModels(), { n: 1000, seed, shrink: true, timeLimitMs: 180_000 });
     assert.equal(r.inputs, 1000, `ran ${r.inputs} inputs (seed ${seed})`);
     assert.equal(r.fiveXX, 0);
     assert.deepEqual(r.failures, []);

@@ -1,19 +1,15 @@
 /** CI version of the overload test: 2 s capacity, 4 s at 4× (npm run reliability: 30 s). */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTarget, type Target } from './harness.js';
+import { useTarget } from './suite.js';
 import { runOverload } from './overload.js';
 
 describe('reliability: overload at 4× capacity (CI size)', () => {
-  let t: Target;
   const QUEUE_LIMIT = 64;
-  before(async () => {
-    t = await startTarget({ QUEUE_LIMIT: String(QUEUE_LIMIT), REQUEST_DEADLINE_MS: '30000' });
-  });
-  after(async () => t?.stop());
+  const target = useTarget({ QUEUE_LIMIT: String(QUEUE_LIMIT), REQUEST_DEADLINE_MS: '30000' });
 
   test('excess gets 503 + Retry-After at once, accepted work finishes in time, bounded queue and memory, recovery', { timeout: 120_000 }, async () => {
-    const r = await runOverload(t, { model: 'tiny-rgb8', capacityS: 2, durationS: 4, factor: 4, queueLimit: QUEUE_LIMIT, deadlineMs: 30_000 });
+    const r = await runOverload(target(), { model: 'tiny-rgb8', capacityS: 2, durationS: 4, factor: 4, queueLimit: QUEUE_LIMIT, deadlineMs: 30_000 });
     const info = JSON.stringify(r);
     assert.equal(r.crashes, 0);
     assert.ok(r.offeredRps >= 3.5 * r.capacityRps, `offered ${r.offeredRps} req/s for capacity ${r.capacityRps}: ${info}`);

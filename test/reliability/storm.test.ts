@@ -2,20 +2,16 @@
  * Disconnect storm, full size (1,000 clients that vanish at random points) with 60 connected
  * controls checked against undisturbed requests and the PyTorch golden images.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTarget, type Target } from './harness.js';
+import { useTarget } from './suite.js';
 import { runStorm } from './storm.js';
 
 describe('reliability: disconnect storm', () => {
-  let t: Target;
-  before(async () => {
-    t = await startTarget();
-  });
-  after(async () => t?.stop());
+  const target = useTarget();
 
   test('1,000 aborts: no leaked lanes, no unhandled errors, connected requests get correct images', { timeout: 180_000 }, async () => {
-    const r = await runStorm(t, { aborts: 1000, controls: 60, concurrency: 48, models: { guided: 'tiny-rgb8', plain: 'tiny-rgb8-cm', classes: 4 }, goldenFile: 'test/golden/tiny-rgb8.json', seed: 7 });
+    const r = await runStorm(target(), { aborts: 1000, controls: 60, concurrency: 48, models: { guided: 'tiny-rgb8', plain: 'tiny-rgb8-cm', classes: 4 }, goldenFile: 'test/golden/tiny-rgb8.json', seed: 7 });
     const info = JSON.stringify(r);
     assert.ok(r.aborted >= 1000, info);
     assert.ok(r.serverDroppedInScheduler > 100, `few aborts reached the scheduler: ${info}`);
