@@ -22,6 +22,7 @@ def main(argv=None):
     t.add_argument("--lr", type=float, default=2e-4)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--ema-decay", type=float, default=0.9995)
+    t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
 
     a = sub.add_parser("align", help="stages 1-2: learn the JFDL null-class guidance embedding")
     a.add_argument("--data", default="digits16")
@@ -67,11 +68,17 @@ def main(argv=None):
     args = ap.parse_args(argv)
     from . import data as D
 
+    if getattr(args, "threads", 0):
+        import torch
+        torch.set_num_threads(args.threads)
+
     if args.cmd == "train":
         from .stages import stage0_consistency_training
+        from .presets import PRESETS
         ds = D.load(args.data, args.size, args.channels)
+        net = PRESETS[args.data].net if args.data in PRESETS else None
         r = stage0_consistency_training(ds, f"{args.out}/stage0", args.iters, args.minutes, args.batch, args.lr, args.seed,
-                                       ema_decay=args.ema_decay)
+                                       net_cfg=net, ema_decay=args.ema_decay)
     elif args.cmd == "align":
         from .stages import stage12_jfdl
         ds = D.load(args.data, args.size, args.channels)
