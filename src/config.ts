@@ -30,6 +30,9 @@ export const ConfigSchema = z.object({
     .describe('onnxruntime execution providers in order of preference; the first that loads is used'),
   MAX_BATCH: int(2, 4096).default(64).describe('max rows per network call (a guided image takes 2)'),
   MAX_WAIT_MS: z.coerce.number().min(0).max(10_000).default(2).describe('how long a ready lane may wait for a fuller batch'),
+  BATCH_WAIT: z.enum(['adaptive', 'fixed']).default('adaptive').describe('adaptive: a partial batch waits (up to MAX_WAIT_MS) only while the measured arrival rate says company is due; fixed: it always waits MAX_WAIT_MS'),
+  BATCH_TARGET_ROWS: int(0, 4096).default(0).describe('rows per network call the scheduler aims for (0 = the best measured at warm-up, at most MAX_BATCH)'),
+  WARMUP_BUDGET_MS: int(0, 600_000).default(3000).describe('time a graph may spend measuring batch sizes at warm-up (one size always runs)'),
   QUEUE_LIMIT: int(1, 1_000_000).default(1024).describe('max images queued or in progress; beyond it 503 + Retry-After'),
   REQUEST_DEADLINE_MS: int(1, 3_600_000).default(30_000).describe('a request not finished by then gets 504 and its lanes are dropped'),
   INTRA_OP_THREADS: int(0, 1024).default(0).describe('onnxruntime intra-op threads per session (0 = automatic: 1 with automatic ENGINE_WORKERS, else cores ÷ ENGINE_WORKERS)'),
@@ -106,9 +109,4 @@ function readApiKeys(cfg: Config): string[] {
   const short = out.filter((k) => k.length < 16).length;
   if (short) throw new ConfigError(`invalid configuration:\n  API_KEYS: ${short} key(s) shorter than 16 characters (values not shown)`);
   return out;
-}
-
-/** Config for tests: defaults plus overrides, no environment read. */
-export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
-  return loadConfig({ LOG_LEVEL: 'silent', ...overrides });
 }

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import sharp from 'sharp';
 import { buildApp } from '../src/app.js';
-import { testConfig, type Config } from '../src/config.js';
+import type { Config } from '../src/config.js';
+import { testConfig } from './test-config.js';
 import { ManifestSchema, type Manifest } from '../src/models/manifest.js';
 
 export const FIXTURES = 'test/fixtures/models';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
-import { testConfig } from '../src/config.js';
+import { testConfig } from './test-config.js';
 import { ManifestSchema, type Manifest } from '../src/models/manifest.js';
 import { gaussianNoise } from '../src/sampler/philox.js';
 import { sampleOne } from '../src/sampler/reference.js';

@@ -48,9 +48,20 @@ export const CallInfoSchema = z
   rows: z.number().int(),
   lanes: z.number().int(),
   requests: z.number().int().describe('distinct requests sharing this network call'),
-  composition: z.array(
-    z.object({ request: z.number().int(), index: z.number().int(), step: z.number().int(), of: z.number().int(), rows: z.number().int(), guidance: z.number() }),
-  ),
+  worker: z.number().int().describe('the engine worker (onnxruntime session) that ran the call'),
+  composition: z
+    .array(
+      z.object({
+        request: z.number().int(),
+        index: z.number().int().describe('image index within its request'),
+        step: z.number().int(),
+        of: z.number().int().describe('steps of its request'),
+        rows: z.number().int().describe('rows its lane needs per step: 2 guided, 1 unguided'),
+        part: z.number().int().describe('which of them this row is: 0 the class row, 1 the null-class row'),
+        guidance: z.number(),
+      }),
+    )
+    .describe('one entry per row; a lone request on an idle service may run its two rows of a step on two workers'),
   })
   .meta({ id: 'NetworkCall', description: 'one batched network call: its rows (a guided lane takes 2) and the lanes of every request that shared it' });
 
@@ -131,10 +142,19 @@ export const ModelInfo = z
     execution_provider: z.enum(['cuda', 'webgpu', 'cpu']).nullable().optional().describe('onnxruntime execution provider in use'),
     provider_attempts: z.array(z.object({ provider: z.string(), error: z.string() })).optional().describe('providers tried before the one in use, with why they failed'),
     engine: z
-      .object({ workers: z.number().int().describe('sessions (worker threads) running this graph'), intra_op_threads: z.number().int().describe('onnxruntime intra-op threads of each') })
+      .object({
+        workers: z.number().int().describe('sessions (worker threads) running this graph'),
+        intra_op_threads: z.number().int().describe('onnxruntime intra-op threads of each'),
+        target_rows: z.number().int().optional().describe('rows per network call the scheduler aims for (BATCH_TARGET_ROWS, else the best measured at warm-up)'),
+        ms_per_row: z.number().nullable().optional().describe('warm-up: wall time of a 1-row call with every worker busy (ms)'),
+        batch_profile: z
+          .array(z.object({ rows: z.number().int(), rows_per_s: z.number() }))
+          .optional()
+          .describe('warm-up: rows per second of every worker side by side, by rows per call'),
+      })
       .nullable()
       .optional()
-      .describe('how the graph is laid out on the machine (ENGINE_WORKERS, INTRA_OP_THREADS)'),
+      .describe('how the graph is laid out on the machine (ENGINE_WORKERS, INTRA_OP_THREADS) and the batch size it runs at'),
     provenance: z.record(z.string(), z.unknown()).optional().describe('training data and run (from model.json)'),
     metrics: z.record(z.string(), z.unknown()).optional().describe('measured quality metrics (from model.json)'),
     queue_depth: z.number().int().optional().describe('images admitted and not yet finished'),

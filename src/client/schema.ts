@@ -154,12 +154,20 @@ export interface components {
             lanes: number;
             /** @description distinct requests sharing this network call */
             requests: number;
+            /** @description the engine worker (onnxruntime session) that ran the call */
+            worker: number;
+            /** @description one entry per row; a lone request on an idle service may run its two rows of a step on two workers */
             composition: {
                 request: number;
+                /** @description image index within its request */
                 index: number;
                 step: number;
+                /** @description steps of its request */
                 of: number;
+                /** @description rows its lane needs per step: 2 guided, 1 unguided */
                 rows: number;
+                /** @description which of them this row is: 0 the class row, 1 the null-class row */
+                part: number;
                 guidance: number;
             }[];
         };
@@ -312,12 +320,21 @@ export interface components {
                 provider: string;
                 error: string;
             }[];
-            /** @description how the graph is laid out on the machine (ENGINE_WORKERS, INTRA_OP_THREADS) */
+            /** @description how the graph is laid out on the machine (ENGINE_WORKERS, INTRA_OP_THREADS) and the batch size it runs at */
             engine?: {
                 /** @description sessions (worker threads) running this graph */
                 workers: number;
                 /** @description onnxruntime intra-op threads of each */
                 intra_op_threads: number;
+                /** @description rows per network call the scheduler aims for (BATCH_TARGET_ROWS, else the best measured at warm-up) */
+                target_rows?: number;
+                /** @description warm-up: wall time of a 1-row call with every worker busy (ms) */
+                ms_per_row?: number | null;
+                /** @description warm-up: rows per second of every worker side by side, by rows per call */
+                batch_profile?: {
+                    rows: number;
+                    rows_per_s: number;
+                }[];
             } | null;
             /** @description training data and run (from model.json) */
             provenance?: {

@@ -1,7 +1,7 @@
 /**
  * The engine: the only module that touches onnxruntime (through its workers). One Engine serves
  * one graph with `workers` worker threads, each holding its own session; the scheduler sends
- * batches and decides which worker gets them (see Engine.pick).
+ * batches and picks the worker for each (src/scheduler/policy.ts).
  *
  * A worker that dies after loading (native crash of the thread, out-of-memory, terminate) fails
  * its in-flight calls with EngineUnavailable (503, never a hang) and is replaced by a fresh
@@ -44,14 +44,25 @@ export interface LoadInfo {
   intraOpThreads: number;
 }
 
-/** The batch buffers of one network call; they are transferred to the worker and come back. */
+/**
+ * The buffers of one network call: inputs, and the space onnxruntime writes the output into.
+ * They are transferred to the worker and come back with the result, so a call allocates nothing.
+ */
 export interface BatchBuffers {
   x: Float32Array;
   sigma: Float32Array;
   labels: BigInt64Array;
+  /** output space: at least rows × C·H·W */
+  out: Float32Array;
+}
+
+/** Buffers for calls of up to `rows` rows of `n` (= C·H·W) values each. */
+export function batchBuffers(rows: number, n: number): BatchBuffers {
+  return { x: new Float32Array(rows * n), sigma: new Float32Array(rows), labels: new BigInt64Array(rows), out: new Float32Array(rows * n) };
 }
 
 export interface RunOutput {
+  /** the call's output, rows × C·H·W: a view of `buffers.out` */
   out: Float32Array;
   buffers: BatchBuffers;
   runMs: number;
@@ -104,8 +115,8 @@ class SessionWorker {
     if (!p) return;
     this.pending.delete(m.id);
     this.inFlight--;
-    const buffers = { x: m.x, sigma: m.sigma, labels: m.labels };
-    if (m.type === 'result') p.resolve({ out: m.out, buffers, runMs: m.runMs });
+    const buffers = { x: m.x, sigma: m.sigma, labels: m.labels, out: m.out };
+    if (m.type === 'result') p.resolve({ out: m.out.subarray(0, m.used), buffers, runMs: m.runMs });
     else p.reject(Object.assign(new Error(`onnxruntime run failed: ${m.message}`), { buffers }));
   }
 
@@ -118,6 +129,11 @@ class SessionWorker {
     this.inFlight = 0;
     onDeath(e);
   }
+}
+
+/** The buffers of a call as a transfer list (moved, not copied, between threads). */
+export function transferList(b: BatchBuffers): ArrayBuffer[] {
+  return [b.x.buffer as ArrayBuffer, b.sigma.buffer as ArrayBuffer, b.labels.buffer as ArrayBuffer, b.out.buffer as ArrayBuffer];
 }
 
 /** Ask a worker to exit with `code` between runs; terminate it if it has not within `graceMs`. */
@@ -139,7 +155,7 @@ const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 60_000;
 
 export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'worker-died': [index: number, error: Error]; failed: [error: Error] }> {
-  private readonly workers: SessionWorker[] = [];
+  private readonly slots: SessionWorker[] = [];
   private nextId = 1;
   private closing = false;
   private readonly init: WorkerInit;
@@ -171,7 +187,7 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
       const total = totalWorkers(this.opts, this.cores, first[0].provider);
       await Promise.all(Array.from({ length: total - first.length }, () => this.startWorker()));
       const { type: _, ...loaded } = first[0];
-      this.info = { ...loaded, workers: this.workers.length, intraOpThreads: this.init.intraOpThreads };
+      this.info = { ...loaded, workers: this.slots.length, intraOpThreads: this.init.intraOpThreads };
       return this.info;
     } catch (e) {
       await this.close();
@@ -195,7 +211,7 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
           else this.replace(w, e);
         },
       );
-      this.workers.push(w);
+      this.slots.push(w);
       this.restartTimes.push([]);
     });
   }
@@ -203,7 +219,7 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
   /** A loaded worker died: start a fresh one in its slot (its in-flight calls already failed with 503). */
   private replace(dead: SessionWorker, e: Error) {
     if (this.closing || this.failure) return;
-    const slot = this.workers.indexOf(dead);
+    const slot = this.slots.indexOf(dead);
     if (slot < 0) return;
     this.emit('worker-died', slot, e);
     const now = Date.now();
@@ -230,7 +246,7 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
         },
         (err) => this.replace(w, err),
       );
-      this.workers[slot] = w;
+      this.slots[slot] = w;
     };
     if (delay === 0) start();
     else this.restartTimer.set(slot, setTimeout(start, delay));
@@ -242,33 +258,22 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
    * engine restarts it. Not reachable over HTTP. Resolves when the thread has exited.
    */
   killWorker(index: number): Promise<void> {
-    const w = this.workers[index];
+    const w = this.slots[index];
     if (!w) return Promise.reject(new Error(`no engine worker ${index}`));
     return stopWorker(w, 70, 30_000);
   }
 
   get workerCount(): number {
-    return this.workers.length;
+    return this.slots.length;
   }
 
-  /** Calls queued or running on each worker. */
-  inFlight(): number[] {
-    return this.workers.map((w) => w.inFlight);
-  }
-
-  /** Index of the live worker with the fewest calls in flight, or -1 when all have `depth` or more. */
-  pick(depth: number): number {
-    let best = -1;
-    for (let i = 0; i < this.workers.length; i++) {
-      const w = this.workers[i];
-      if (w.dead || !w.ready || w.inFlight >= depth) continue;
-      if (best < 0 || w.inFlight < this.workers[best].inFlight) best = i;
-    }
-    return best;
+  /** Per worker: calls queued or running, and whether it can take calls (the scheduler's view, src/scheduler/backend.ts). */
+  workers(): Array<{ inFlight: number; ready: boolean }> {
+    return this.slots.map((w) => ({ inFlight: w.inFlight, ready: w.ready && !w.dead }));
   }
 
   get alive(): boolean {
-    return this.workers.length > 0 && this.workers.every((w) => w.ready && !w.dead);
+    return this.slots.length > 0 && this.slots.every((w) => w.ready && !w.dead);
   }
 
   /**
@@ -276,14 +281,14 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
    * are unusable until the promise settles with them.
    */
   run(index: number, rows: number, chw: [number, number, number], buffers: BatchBuffers): Promise<RunOutput> {
-    const w = this.workers[index];
+    const w = this.slots[index];
     if (!w || w.dead || !w.ready) return Promise.reject(new EngineUnavailable(`engine worker ${index} is not available${w?.dead ? ` (${w.dead.message})` : ''}`));
     const id = this.nextId++;
-    const req: RunRequest = { type: 'run', id, rows, chw, x: buffers.x, sigma: buffers.sigma, labels: buffers.labels };
+    const req: RunRequest = { type: 'run', id, rows, chw, x: buffers.x, sigma: buffers.sigma, labels: buffers.labels, out: buffers.out };
     return new Promise<RunOutput>((resolve, reject) => {
       w.pending.set(id, { resolve, reject });
       w.inFlight++;
-      w.worker.postMessage(req, [buffers.x.buffer as ArrayBuffer, buffers.sigma.buffer as ArrayBuffer, buffers.labels.buffer as ArrayBuffer]);
+      w.worker.postMessage(req, transferList(buffers));
     });
   }
 
@@ -292,6 +297,6 @@ export class Engine extends EventEmitter<{ 'worker-ready': [index: number]; 'wor
     for (const t of this.restartTimer.values()) clearTimeout(t);
     this.restartTimer.clear();
     // a clean exit between runs; terminate() only for a worker stuck in one (it may abort the process)
-    await Promise.all(this.workers.map((w) => stopWorker(w, 0, 10_000)));
+    await Promise.all(this.slots.map((w) => stopWorker(w, 0, 10_000)));
   }
 }

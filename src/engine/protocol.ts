@@ -32,7 +32,10 @@ export type WorkerReady = {
 };
 export type WorkerLoadFailed = { type: 'load-error'; message: string; attempts: ProviderAttempt[] };
 
-/** One network call: `rows` rows of x [rows, C, H, W], sigma [rows], class_labels [rows]. Buffers may be longer than needed. */
+/**
+ * One network call: `rows` rows of x [rows, C, H, W], sigma [rows], class_labels [rows]; the
+ * output is written into `out` [rows, C, H, W]. Buffers may be longer than needed.
+ */
 export interface RunRequest {
   type: 'run';
   id: number;
@@ -41,6 +44,7 @@ export interface RunRequest {
   x: Float32Array;
   sigma: Float32Array;
   labels: BigInt64Array;
+  out: Float32Array;
 }
 
 /**
@@ -54,9 +58,9 @@ export interface ExitRequest {
   code: number;
 }
 
-/** The result; the input buffers travel back (transferred) so the scheduler can reuse them. */
+/** The result; every buffer travels back (transferred) so the scheduler can reuse it. `used`: output values written. */
 export type RunResult =
-  | { type: 'result'; id: number; out: Float32Array; x: Float32Array; sigma: Float32Array; labels: BigInt64Array; runMs: number }
-  | { type: 'run-error'; id: number; message: string; x: Float32Array; sigma: Float32Array; labels: BigInt64Array };
+  | { type: 'result'; id: number; x: Float32Array; sigma: Float32Array; labels: BigInt64Array; out: Float32Array; used: number; runMs: number }
+  | { type: 'run-error'; id: number; message: string; x: Float32Array; sigma: Float32Array; labels: BigInt64Array; out: Float32Array };
 
 export type WorkerMessage = WorkerReady | WorkerLoadFailed | RunResult;

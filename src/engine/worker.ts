@@ -99,21 +99,30 @@ async function load(): Promise<ort.InferenceSession | null> {
 const session = await load();
 if (session) {
   const outName = session.outputNames[0];
+  // The output goes straight into the caller's buffer (a pre-allocated output tensor), so a call
+  // allocates no output array here and copies nothing back; a provider that refuses a
+  // pre-allocated output falls back to onnxruntime's own, copied once.
+  let preallocated = true;
   port.on('message', async (req: RunRequest | ExitRequest) => {
     // runs are synchronous inside the binding, so this is always between two runs
     if (req.type === 'exit') process.exit(req.code);
-    const { id, rows, chw, x, sigma, labels } = req;
+    const { id, rows, chw, x, sigma, labels, out } = req;
+    const used = rows * chw[0] * chw[1] * chw[2];
+    const transfer = [x.buffer as ArrayBuffer, sigma.buffer as ArrayBuffer, labels.buffer as ArrayBuffer, out.buffer as ArrayBuffer];
     try {
+      const feeds = contractFeeds(ort.Tensor, rows, chw, x, sigma, labels);
       const t0 = performance.now();
-      const res = await session.run(contractFeeds(ort.Tensor, rows, chw, x, sigma, labels));
-      const data = res[outName].data as Float32Array;
-      const runMs = performance.now() - t0;
-      // The binding hands back a typed array that owns its buffer; transfer it when it is the
-      // whole buffer, otherwise copy once (still no structured-clone of the inputs).
-      const out = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-      post({ type: 'result', id, out, x, sigma, labels, runMs }, [out.buffer as ArrayBuffer, x.buffer as ArrayBuffer, sigma.buffer as ArrayBuffer, labels.buffer as ArrayBuffer]);
+      if (preallocated) {
+        try {
+          await session.run(feeds, { [outName]: new ort.Tensor('float32', out.subarray(0, used), [rows, chw[0], chw[1], chw[2]]) });
+        } catch {
+          preallocated = false;
+        }
+      }
+      if (!preallocated) out.set((await session.run(feeds))[outName].data as Float32Array);
+      post({ type: 'result', id, x, sigma, labels, out, used, runMs: performance.now() - t0 }, transfer);
     } catch (e) {
-      post({ type: 'run-error', id, message: e instanceof Error ? e.message : String(e), x, sigma, labels }, [x.buffer as ArrayBuffer, sigma.buffer as ArrayBuffer, labels.buffer as ArrayBuffer]);
+      post({ type: 'run-error', id, message: e instanceof Error ? e.message : String(e), x, sigma, labels, out }, transfer);
     }
   });
 }

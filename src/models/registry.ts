@@ -14,6 +14,7 @@ import { Engine, type LoadInfo } from '../engine/index.js';
 import { Scheduler } from '../scheduler/index.js';
 import { contractProblems } from './contract.js';
 import { describeZodError, ManifestSchema, type GraphEntry, type Manifest } from './manifest.js';
+import { warmUp, type WarmupReport } from './warmup.js';
 
 export type ModelStatus = 'loading' | 'ready' | 'error';
 
@@ -27,6 +28,8 @@ export interface ModelEntry {
   manifest?: Manifest;
   graph?: GraphEntry;
   load?: LoadInfo;
+  /** the warm-up's batch-size profile and batch target */
+  warmup?: WarmupReport;
   engine?: Engine;
   scheduler?: Scheduler;
 }
@@ -40,7 +43,9 @@ export async function sha256File(path: string): Promise<string> {
 export class Registry {
   readonly entries = new Map<string, ModelEntry>();
   private readonly loading: Promise<void>[] = [];
-  /** called when a graph's scheduler is created, before warm-up (metrics attach their hooks here) */
+  /** warm-ups run one after another (see loadGraph) */
+  private warming: Promise<unknown> = Promise.resolve();
+  /** called when a graph's scheduler is created (metrics attach their listeners here) */
   onScheduler: ((entry: ModelEntry) => void) | null = null;
 
   constructor(
@@ -125,6 +130,11 @@ export class Registry {
       }
       entry.engine = engine;
       entry.load = info;
+      // one graph profiles at a time: graphs loading side by side would distort each other's timings
+      const warm = this.warming.then(() => warmUp(engine, [m.image.channels, m.image.height, m.image.width], m.sigma.max, this.cfg.MAX_BATCH, this.cfg.WARMUP_BUDGET_MS));
+      this.warming = warm.catch(() => undefined);
+      const report = await warm;
+      entry.warmup = report;
       entry.scheduler = new Scheduler(engine, {
         channels: m.image.channels,
         height: m.image.height,
@@ -132,38 +142,19 @@ export class Registry {
         sigmaMin: m.sigma.min,
         clamp: m.clamp,
         maxRows: this.cfg.MAX_BATCH,
+        targetRows: this.cfg.BATCH_TARGET_ROWS || report.targetRows,
         maxWaitMs: this.cfg.MAX_WAIT_MS,
+        wait: this.cfg.BATCH_WAIT,
         queueLimit: this.cfg.QUEUE_LIMIT,
         pipelineDepth: this.cfg.PIPELINE_DEPTH,
         deadlineMs: this.cfg.REQUEST_DEADLINE_MS,
         batching: this.cfg.BATCHING,
       });
       this.onScheduler?.(entry);
-      await this.warmUp(entry);
       entry.status = 'ready';
       this.log.info({ model: entry.name, provider: info.provider, attempts: info.attempts, loadMs: Math.round(info.loadMs) }, 'model ready');
     } catch (e) {
       this.fail(entry, (e as Error).message);
-    }
-  }
-
-  /**
-   * Runs a full batch and a single row through every worker so the first request does not pay
-   * for lazy allocation and kernel selection; also proves the graph runs and outputs the right
-   * number of values.
-   */
-  private async warmUp(entry: ModelEntry) {
-    const m = entry.manifest!;
-    const engine = entry.engine!;
-    const n = m.image.channels * m.image.height * m.image.width;
-    const rowsList = [...new Set([this.cfg.MAX_BATCH, 1])];
-    for (let w = 0; w < engine.workerCount; w++) {
-      for (const rows of rowsList) {
-        const bufs = { x: new Float32Array(rows * n), sigma: new Float32Array(rows).fill(m.sigma.max), labels: new BigInt64Array(rows) };
-        const r = await engine.run(w, rows, [m.image.channels, m.image.height, m.image.width], bufs);
-        if (r.out.length !== rows * n) throw new Error(`graph output has ${r.out.length} values for ${rows} rows, expected ${rows * n}`);
-        for (let k = 0; k < r.out.length; k++) if (!Number.isFinite(r.out[k])) throw new Error('graph output is not finite at warm-up');
-      }
     }
   }
 

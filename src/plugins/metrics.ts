@@ -159,13 +159,13 @@ export class ServiceMetrics implements GenerateObserver {
       const guided = this.rowsByKind.labels(model, 'guided');
       const unguided = this.rowsByKind.labels(model, 'unguided');
       const dur = this.callDuration.labels(model);
-      entry.scheduler!.onBatch = (n, g, runMs) => {
+      entry.scheduler!.on('call', ({ rows: n, guidedRows: g, runMs }) => {
         calls.inc();
         rows.observe(n);
         if (g) guided.inc(g);
         if (n > g) unguided.inc(n - g);
         dur.observe(runMs / 1000);
-      };
+      });
     };
   }
 

@@ -29,13 +29,24 @@ export function describeModel(e: ModelEntry): z.output<typeof ModelInfo> {
     sha256: g.sha256,
     execution_provider: e.load?.provider ?? null,
     provider_attempts: e.load?.attempts ?? [],
-    engine: e.load ? { workers: e.load.workers, intra_op_threads: e.load.intraOpThreads } : null,
+    engine: e.load
+      ? {
+          workers: e.load.workers,
+          intra_op_threads: e.load.intraOpThreads,
+          ...(e.scheduler ? { target_rows: e.scheduler.targetRows } : {}),
+          ...(e.warmup
+            ? { ms_per_row: Number.isFinite(e.warmup.msPerRow) ? round(e.warmup.msPerRow) : null, batch_profile: e.warmup.profile.map((p) => ({ rows: p.rows, rows_per_s: round(p.rowsPerS) })) }
+            : {}),
+        }
+      : null,
     provenance: m.provenance ?? {},
     metrics: m.metrics ?? {},
     queue_depth: e.scheduler?.queueDepth ?? 0,
     stats: e.scheduler ? { ...e.scheduler.stats } : null,
   };
 }
+
+const round = (v: number) => Math.round(v * 1000) / 1000;
 
 const modelsRoute: FastifyPluginAsyncZod<{ registry: Registry }> = async (app, { registry }) => {
   app.get('/v1/models', { schema: { summary: 'List models', response: { 200: ModelsResponse } } }, async () => ({

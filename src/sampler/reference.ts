@@ -1,21 +1,14 @@
 /**
- * The whole sampler for one image with a synchronous denoiser — the ~20-line mirror of the
- * algorithm (docs/model-contract.md §Sampler). The service itself interleaves the same pieces
- * across many lanes (src/scheduler/); this version exists for tests and as executable spec.
+ * The whole sampler for one image with a synchronous denoiser — the executable specification of
+ * docs/model-contract.md §Sampler, in a plain loop. The per-step arithmetic is ./lane.ts, the
+ * same function the service's scheduler calls between network calls; only the batching differs.
  */
-import { gaussianNoise } from './philox.js';
-import { combineGuidance, consistencyStep, initialLatent, odeStep, quantise, type SamplerKind } from './step.js';
+import { laneScratch, startLane, stepLane, type LaneSpec } from './lane.js';
 
-export interface ReferenceParams {
-  sigmas: readonly number[];
-  sigmaMin: number;
+export interface ReferenceParams extends LaneSpec {
   classIndex: number;
   nullClass: number | null;
-  guidance: number;
-  sampler: SamplerKind;
-  clamp: boolean;
-  seed: number;
-  index: number;
+  /** C·H·W */
   size: number;
 }
 
@@ -26,19 +19,16 @@ export async function sampleOne(p: ReferenceParams, f: Denoiser): Promise<{ deno
   const n = p.size;
   const guided = p.guidance !== 1;
   if (guided && p.nullClass === null) throw new Error('guidance needs a null class');
-  const x = initialLatent(gaussianNoise(p.seed, p.index, 0, n), p.sigmas[0]);
-  const d = new Float32Array(n);
+  const x = startLane(p, n);
+  const scratch = laneScratch(n);
+  const pixels = new Uint8Array(n);
+  const rows = guided ? 2 : 1;
+  const inp = new Float32Array(rows * n);
   for (let i = 0; i < p.sigmas.length; i++) {
-    const rows = guided ? 2 : 1;
-    const inp = new Float32Array(rows * n);
     inp.set(x, 0);
     if (guided) inp.set(x, n);
     const out = await f(inp, p.sigmas[i], guided ? [p.classIndex, p.nullClass as number] : [p.classIndex]);
-    combineGuidance(out.subarray(0, n), guided ? out.subarray(n, 2 * n) : null, p.guidance, p.clamp, d);
-    if (i < p.sigmas.length - 1) {
-      if (p.sampler === 'ode') odeStep(x, d, p.sigmas[i], p.sigmas[i + 1]);
-      else consistencyStep(x, d, gaussianNoise(p.seed, p.index, i + 1, n), p.sigmas[i + 1], p.sigmaMin);
-    }
+    stepLane(p, i, x, out.subarray(0, n), guided ? out.subarray(n, 2 * n) : null, pixels, scratch);
   }
-  return { denoised: d, pixels: quantise(d) };
+  return { denoised: scratch.d, pixels };
 }

@@ -1,19 +1,48 @@
 /**
- * Step-level continuous batching (shared/DESIGN.md §5). Every image is a lane carrying its own
- * σ index; one network call takes ready lanes of any request, step count, sampler and guidance
- * (a guided lane = 2 rows: its class and the null class, an unguided lane = 1 row). Lanes join
- * at the next call after admission and leave the moment their last step is done. The policy
- * (which lanes, when) is in ./policy.ts; this class only keeps state and moves buffers.
+ * Step-level (continuous) batching — the batching loop. Read this file first.
  *
- * Between two calls of a lane the sampler math of src/sampler/step.ts runs here, on the main
- * thread: it is O(C·H·W) per lane and far cheaper than the network.
+ * Every image is a lane with its own σ index (./queue.ts holds them); one network call takes
+ * ready lanes of any request, step count, sampler and guidance. Lanes join at the next call
+ * after admission and leave the moment their last step is done. The loop, as in vLLM's
+ * `schedule()` → run → `update_from_output()`:
+ *
+ *   pump()      decide (policy.decide) and, when due, plan calls (policy.planCalls: plain data)
+ *   dispatch()  pack the planned rows (./pack.ts) and hand them to a backend worker
+ *   complete()  deliver the output rows to their lanes and step each lane whose rows are all
+ *               back (sampler/lane.ts — the same function as the reference sampler), then pump
+ *
+ * The scheduler knows the engine only through ./backend.ts, and reports through events:
+ * `call` (every network call: rows, guided rows, run time — metrics attach here) and
+ * `composition` (which lanes shared a call — built only while someone listens or a debug
+ * request is in the call).
  */
+import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import type { BatchBuffers, Engine, RunOutput } from '../engine/index.js';
-import { Cancelled, DeadlineExceeded, EngineUnavailable, HttpError, InternalError, QueueFull } from '../errors.js';
-import { gaussianNoise } from '../sampler/philox.js';
-import { combineGuidance, consistencyStep, initialLatent, odeStep, quantise, type SamplerKind } from '../sampler/step.js';
-import { admits, decide, eligibility, planBatch, retryAfterSeconds, type BatchingMode, type LaneView } from './policy.js';
+import { batchBuffers, type BatchBuffers, type RunOutput } from '../engine/index.js';
+import { Cancelled, EngineUnavailable, HttpError, InternalError, QueueFull } from '../errors.js';
+import { laneScratch, stepLane, type LaneScratch } from '../sampler/lane.js';
+import type { InferenceBackend } from './backend.js';
+import type { CallInfo, CallStats, GenerateJob, JobResult, SchedulerStats } from './jobs.js';
+import { deliverRows, packRows, type CallRows } from './pack.js';
+import {
+  admits,
+  arrived,
+  decide,
+  eligibility,
+  expectedArrivals,
+  isReady,
+  NO_ARRIVALS,
+  planCalls,
+  retryAfterSeconds,
+  type ArrivalState,
+  type BatchingMode,
+  type BatchWait,
+  type CallPlan,
+  type LaneView,
+} from './policy.js';
+import { LaneQueue, type Lane } from './queue.js';
+
+export type { CallInfo, CallStats, GenerateJob, JobResult, SchedulerStats } from './jobs.js';
 
 export interface SchedulerOptions {
   channels: number;
@@ -21,8 +50,13 @@ export interface SchedulerOptions {
   width: number;
   sigmaMin: number;
   clamp: boolean;
+  /** rows the batch buffers hold: no call is larger (MAX_BATCH) */
   maxRows: number;
+  /** rows per call to aim for (the measured best batch, ≤ maxRows; default maxRows) */
+  targetRows?: number;
   maxWaitMs: number;
+  /** how a partial batch waits for company (policy.BatchWait; default adaptive) */
+  wait?: BatchWait;
   queueLimit: number;
   pipelineDepth: number;
   deadlineMs: number;
@@ -30,233 +64,134 @@ export interface SchedulerOptions {
   batching?: BatchingMode;
 }
 
-export interface GenerateJob {
-  classIndex: number;
-  nullClass: number | null;
-  guidance: number;
-  sigmas: readonly number[];
-  sampler: SamplerKind;
-  seed: number;
-  numImages: number;
-  /** record the network calls this request's lanes took part in */
-  debug?: boolean;
-  /** aborts the request (client went away); its lanes are dropped */
-  signal?: AbortSignal;
+export interface SchedulerEvents {
+  call: [stats: CallStats];
+  composition: [info: CallInfo];
 }
 
-/** A network call as the debug field and the stats hook see it. */
-export interface CallInfo {
-  call: number;
-  rows: number;
-  lanes: number;
-  /** distinct requests whose lanes shared this call */
-  requests: number;
-  /** per lane: request id, image index, step index, rows (2 = guided) */
-  composition: Array<{ request: number; index: number; step: number; of: number; rows: number; guidance: number }>;
-}
-
-export interface JobResult {
-  request: number;
-  /** quantised pixels per image, C-order [C, H, W] */
-  pixels: Uint8Array[];
-  /** final D per image (after clamp), C-order — for parity tests */
-  denoised: Float32Array[];
-  timings: { queueMs: number; computeMs: number };
-  calls?: CallInfo[];
-}
-
-interface Job {
-  id: number;
-  spec: GenerateJob;
-  guided: boolean;
-  lanesLeft: number;
-  result: JobResult;
-  t0: number;
-  tFirst: number;
-  done: boolean;
-  resolve: (r: JobResult) => void;
-  reject: (e: Error) => void;
-  timer?: NodeJS.Timeout;
-  onAbort?: () => void;
-}
-
-interface Lane {
-  job: Job;
-  index: number;
-  rows: 1 | 2;
-  step: number;
-  inFlight: boolean;
-  readyAt: number;
-  x: Float32Array;
-  /** request-level batching: the cohort the lane started in (0 = not started) */
-  cohort: number;
-}
-
-export interface SchedulerStats {
-  calls: number;
-  rows: number;
-  images: number;
-  rejected: number;
-  deadlines: number;
-  aborted: number;
-}
-
-export class Scheduler {
+export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly n: number;
   private readonly chw: [number, number, number];
-  /** live lanes in FIFO order (oldest request first, then image index) */
-  private lanes: Lane[] = [];
-  private depth = 0;
-  private nextJob = 1;
+  private readonly queue: LaneQueue;
+  private readonly mode: BatchingMode;
+  private readonly target: number;
+  private readonly wait: BatchWait;
   private nextCall = 1;
   private nextCohort = 1;
-  private readonly mode: BatchingMode;
   private timer: NodeJS.Timeout | null = null;
   private readonly pool: BatchBuffers[] = [];
-  private readonly scratch: Float32Array;
+  private readonly scratch: LaneScratch;
   private closed = false;
+  private arrivals: ArrivalState = NO_ARRIVALS;
   /** recent rows/s, exponentially smoothed, for Retry-After */
   private rowsPerSecond = 0;
   private lastCallEnd = 0;
+  private calls = 0;
   readonly stats: SchedulerStats = { calls: 0, rows: 0, images: 0, rejected: 0, deadlines: 0, aborted: 0 };
-  /** called for every network call (metrics, tests) */
-  onCall: ((info: CallInfo, runMs: number) => void) | null = null;
-  /** cheap per-call observer for metrics: rows, of which guided (class + null-class rows), run time */
-  onBatch: ((rows: number, guidedRows: number, runMs: number) => void) | null = null;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly backend: InferenceBackend,
     private readonly o: SchedulerOptions,
   ) {
+    super();
     this.n = o.channels * o.height * o.width;
     this.chw = [o.channels, o.height, o.width];
-    this.scratch = new Float32Array(this.n);
+    this.scratch = laneScratch(this.n);
     this.mode = o.batching ?? 'step';
-    // a restarted worker can take the lanes that waited; an engine that gave up fails them (503)
-    engine.on('worker-ready', () => this.pump());
-    engine.on('failed', (e) => this.failAll(new EngineUnavailable(`the model's inference workers failed: ${e.message}`)));
+    // at least 2: the two rows of a guided lane go together unless spread over idle workers
+    this.target = Math.max(2, Math.min(o.maxRows, o.targetRows ?? o.maxRows));
+    this.wait = o.wait ?? 'adaptive';
+    this.queue = new LaneQueue(
+      { n: this.n, sigmaMin: o.sigmaMin, clamp: o.clamp, deadlineMs: o.deadlineMs },
+      {
+        dropped: (_job, reason) => {
+          if (reason === 'deadline') this.stats.deadlines++;
+          else this.stats.aborted++;
+          this.pump();
+        },
+      },
+    );
+    // a restarted worker can take the lanes that waited; a backend that gave up fails them (503)
+    backend.on('worker-ready', () => this.pump());
+    backend.on('failed', (e) => this.queue.failAll(new EngineUnavailable(`the model's inference workers failed: ${e.message}`)));
+  }
+
+  /** Rows per call the scheduler aims for. */
+  get targetRows(): number {
+    return this.target;
   }
 
   /** Lanes held (queued, in a call, or dropped and waiting for their call to return). */
   get laneCount(): number {
-    return this.lanes.length;
+    return this.queue.lanes.length;
   }
 
   /** Images (lanes) admitted and not yet finished or dropped. */
   get queueDepth(): number {
-    return this.depth;
+    return this.queue.depth;
   }
 
   /** Lanes (images) inside a network call right now. O(lanes); for scrapes, not the hot path. */
   get lanesInFlight(): number {
     let k = 0;
-    for (const l of this.lanes) if (l.inFlight) k++;
+    for (const l of this.queue.lanes) if (l.pending > 0) k++;
     return k;
   }
 
-  /** Network calls queued or running on the engine's workers. */
+  /** Network calls queued or running on the backend's workers. */
   get inFlightCalls(): number {
-    return this.engine.inFlight().reduce((a, b) => a + b, 0);
+    return this.calls;
   }
 
   submit(spec: GenerateJob): Promise<JobResult> {
     if (this.closed) return Promise.reject(new Cancelled('the service is shutting down'));
     if (spec.signal?.aborted) return Promise.reject(new Cancelled('client went away'));
-    if (this.engine.failure) return Promise.reject(new EngineUnavailable(`the model's inference workers failed: ${this.engine.failure.message}`));
+    if (this.backend.failure) return Promise.reject(new EngineUnavailable(`the model's inference workers failed: ${this.backend.failure.message}`));
     const guided = spec.guidance !== 1;
     if (guided && spec.nullClass === null) return Promise.reject(new InternalError('guided job without null class'));
-    if (!admits(this.depth, spec.numImages, this.o.queueLimit)) {
+    if (!admits(this.queue.depth, spec.numImages, this.o.queueLimit)) {
       this.stats.rejected++;
-      return Promise.reject(new QueueFull(retryAfterSeconds(this.depth, (guided ? 2 : 1) * spec.sigmas.length, this.rowsPerSecond)));
+      return Promise.reject(new QueueFull(retryAfterSeconds(this.queue.depth, (guided ? 2 : 1) * spec.sigmas.length, this.rowsPerSecond)));
     }
-    return new Promise<JobResult>((resolve, reject) => {
-      const now = performance.now();
-      const job: Job = {
-        id: this.nextJob++,
-        spec,
-        guided,
-        lanesLeft: spec.numImages,
-        result: { request: 0, pixels: [], denoised: [], timings: { queueMs: 0, computeMs: 0 }, calls: spec.debug ? [] : undefined },
-        t0: now,
-        tFirst: -1,
-        done: false,
-        resolve,
-        reject,
-      };
-      job.result.request = job.id;
-      for (let i = 0; i < spec.numImages; i++) {
-        // x ← σ_0·z_0, z_0 from Philox keyed by (seed, index), counter j = 0
-        const x = initialLatent(gaussianNoise(spec.seed, i, 0, this.n), spec.sigmas[0]);
-        this.lanes.push({ job, index: i, rows: guided ? 2 : 1, step: 0, inFlight: false, readyAt: now, x, cohort: 0 });
-        job.result.pixels.push(new Uint8Array(this.n));
-        job.result.denoised.push(new Float32Array(this.n));
-      }
-      this.depth += spec.numImages;
-      job.timer = setTimeout(() => {
-        this.stats.deadlines++;
-        this.finish(job, new DeadlineExceeded(this.o.deadlineMs));
-      }, this.o.deadlineMs);
-      if (spec.signal) {
-        job.onAbort = () => {
-          this.stats.aborted++;
-          this.finish(job, new Cancelled('client went away'));
-        };
-        spec.signal.addEventListener('abort', job.onAbort, { once: true });
-      }
-      this.pump();
-    });
-  }
-
-  /** Settle a job (error → its lanes are dropped: queued ones now, in-flight ones when their call returns). */
-  private finish(job: Job, err?: Error) {
-    if (job.done) return;
-    job.done = true;
-    if (job.timer) clearTimeout(job.timer);
-    if (job.onAbort) job.spec.signal?.removeEventListener('abort', job.onAbort);
-    this.depth -= job.lanesLeft;
-    if (err) {
-      this.lanes = this.lanes.filter((l) => l.job !== job || l.inFlight);
-      job.reject(err);
-      this.pump();
-    } else {
-      job.result.timings = { queueMs: job.tFirst - job.t0, computeMs: performance.now() - job.tFirst };
-      job.resolve(job.result);
-    }
-  }
-
-  private buffers(): BatchBuffers {
-    return (
-      this.pool.pop() ?? {
-        x: new Float32Array(this.o.maxRows * this.n),
-        sigma: new Float32Array(this.o.maxRows),
-        labels: new BigInt64Array(this.o.maxRows),
-      }
-    );
+    this.arrivals = arrived(this.arrivals, performance.now());
+    const done = this.queue.admit(spec);
+    this.pump();
+    return done;
   }
 
   /** Decide and, when due, make network calls until no worker is free or nothing is ready. */
   private pump() {
     if (this.closed) return;
     for (;;) {
-      const worker = this.engine.pick(this.o.pipelineDepth);
+      const lanes = this.queue.lanes;
+      const ok = this.eligible(lanes);
       let readyRows = 0;
       let oldest = Infinity;
-      const ok = eligibility(this.lanes, this.mode, this.engine.workerCount);
-      for (const l of this.lanes) {
-        if (l.inFlight || !ok(l)) continue;
-        readyRows += l.rows;
+      for (const l of lanes) {
+        if (!isReady(l) || !ok(l)) continue;
+        readyRows += l.rows - l.next;
         if (l.readyAt < oldest) oldest = l.readyAt;
-        if (readyRows >= this.o.maxRows) break;
+        if (readyRows >= this.target) break;
       }
-      const workerIdle = worker >= 0 && this.engine.inFlight()[worker] === 0;
-      const d = decide({ readyRows, oldestReadyAt: oldest, now: performance.now(), workerFree: worker >= 0, workerIdle }, { maxRows: this.o.maxRows, maxWaitMs: this.o.maxWaitMs });
+      const workers = this.backend.workers();
+      let workerFree = false;
+      let workerIdle = false;
+      for (const w of workers) {
+        if (!w.ready) continue;
+        if (w.inFlight < this.o.pipelineDepth) workerFree = true;
+        if (w.inFlight === 0) workerIdle = true;
+      }
+      const now = performance.now();
+      const wait = this.o.maxWaitMs - (now - oldest);
+      const d = decide(
+        { readyRows, oldestReadyAt: oldest, now, workerFree, workerIdle, arrivalsDue: wait > 0 ? expectedArrivals(this.arrivals, now, wait) : 0 },
+        { targetRows: this.target, maxWaitMs: this.o.maxWaitMs, wait: this.wait },
+      );
       if (d.action === 'wait') {
-        if (!this.timer) {
-          this.timer = setTimeout(() => {
-            this.timer = null;
-            this.pump();
-          }, Math.max(0, Math.ceil(d.ms)));
-        }
+        this.timer ??= setTimeout(() => {
+          this.timer = null;
+          this.pump();
+        }, Math.max(0, Math.ceil(d.ms)));
         return;
       }
       if (d.action === 'idle') return;
@@ -264,149 +199,122 @@ export class Scheduler {
         clearTimeout(this.timer);
         this.timer = null;
       }
-      this.dispatch(worker, ok);
+      const plans = planCalls(lanes, workers, { targetRows: this.target, depth: this.o.pipelineDepth, spread: this.mode === 'step' }, ok);
+      if (!plans.length) return;
+      for (const p of plans) this.dispatch(p, lanes);
     }
   }
 
-  /** `ok`: the eligibility pump() just worked out (the lanes have not changed since). */
-  private dispatch(worker: number, ok: (l: LaneView) => boolean) {
-    const { picked } = planBatch(this.lanes, this.o.maxRows, this.mode, this.engine.workerCount, ok);
-    const batch = picked.map((i) => this.lanes[i]);
-    // request-level batching: the lanes that start together stay together until all are done
-    if (this.mode === 'request' && batch.length && batch[0].cohort === 0) {
-      const cohort = this.nextCohort++;
-      for (const l of batch) l.cohort = cohort;
-    }
-    const buf = this.buffers();
-    const n = this.n;
+  /** Lanes that may join a call now: not of an ended job, and eligible under the batching mode. */
+  private eligible(lanes: readonly Lane[]): (l: LaneView) => boolean {
+    const ok = eligibility(lanes, this.mode, this.backend.workers().length);
+    return (l) => !(l as Lane).job.done && ok(l);
+  }
+
+  private buffers(): BatchBuffers {
+    return this.pool.pop() ?? batchBuffers(this.o.maxRows, this.n);
+  }
+
+  /** Make one planned call: mark its parts sent, pack the rows, run it on the planned worker. */
+  private dispatch(plan: CallPlan, all: readonly Lane[]) {
+    const call: CallRows = { lanes: plan.parts.map((p) => all[p.lane]), parts: plan.parts.map((p) => p.part) };
     const now = performance.now();
-    let r = 0;
-    let guidedRows = 0;
-    const call = this.nextCall++;
+    // request-level batching: the lanes that start together stay together until all are done
+    const newCohort = this.mode === 'request' && call.lanes[0].cohort === 0 ? this.nextCohort++ : 0;
     let debug = false;
-    for (const lane of batch) {
-      lane.inFlight = true;
+    for (const lane of call.lanes) {
+      lane.next++;
+      lane.pending++;
+      if (newCohort) lane.cohort = newCohort;
       const job = lane.job;
       if (job.spec.debug) debug = true;
       if (job.tFirst < 0) job.tFirst = now;
-      const sigma = job.spec.sigmas[lane.step];
-      buf.x.set(lane.x, r * n);
-      buf.sigma[r] = sigma;
-      buf.labels[r] = BigInt(job.spec.classIndex);
-      r++;
-      if (lane.rows === 2) {
-        guidedRows += 2;
-        buf.x.set(lane.x, r * n);
-        buf.sigma[r] = sigma;
-        buf.labels[r] = BigInt(job.spec.nullClass as number);
-        r++;
-      }
     }
-    const rows = r;
-    // The composition record costs an object per lane: built only when a test hook or a debug
-    // request asks for it, never on the plain serving path.
-    let info: CallInfo | null = null;
-    if (this.onCall !== null || debug) {
-      const jobs = new Set(batch.map((l) => l.job));
-      info = {
-        call,
-        rows,
-        lanes: batch.length,
-        requests: jobs.size,
-        composition: batch.map((l) => ({ request: l.job.id, index: l.index, step: l.step, of: l.job.spec.sigmas.length, rows: l.rows, guidance: l.job.spec.guidance })),
-      };
-      for (const j of jobs) j.result.calls?.push(info);
-    }
+    const buf = this.buffers();
+    const rows = call.lanes.length;
+    const guidedRows = packRows(call, buf, this.n);
+    const id = this.nextCall++;
+    const info = debug || this.listenerCount('composition') > 0 ? this.describe(id, call, plan.worker) : null;
     this.stats.calls++;
     this.stats.rows += rows;
-    this.engine.run(worker, rows, this.chw, buf).then(
-      (res) => {
-        this.onBatch?.(rows, guidedRows, res.runMs);
-        this.complete(batch, res, info);
-      },
-      (err: Error & { buffers?: BatchBuffers }) => {
-        if (err.buffers) this.pool.push(err.buffers);
-        for (const lane of batch) {
-          lane.inFlight = false;
-          this.finish(lane.job, err instanceof HttpError ? err : new InternalError('inference failed'));
-        }
-        this.lanes = this.lanes.filter((l) => !l.job.done);
-        this.pump();
-      },
+    this.calls++;
+    this.backend.run(plan.worker, rows, this.chw, buf).then(
+      (res) => this.complete(call, res, { rows, guidedRows, runMs: res.runMs, worker: plan.worker }, info),
+      (err: Error & { buffers?: BatchBuffers }) => this.fail(call, err),
     );
   }
 
-  private complete(batch: Lane[], res: RunOutput, info: CallInfo | null) {
-    this.pool.push(res.buffers);
-    const out = res.out;
-    const n = this.n;
-    const now = performance.now();
-    let r = 0;
+  /** Deliver a call's output, step the lanes that have all their rows back, and pump. */
+  private complete(call: CallRows, res: RunOutput, stats: CallStats, info: CallInfo | null) {
+    this.calls--;
     let finished = false;
-    for (const lane of batch) {
+    deliverRows(call, res.out, this.n, (lane, dC, dU) => {
       const job = lane.job;
-      const rowC = r;
-      r += lane.rows;
-      lane.inFlight = false;
-      if (job.done) {
-        finished = true; // dropped (deadline / abort): discard the result
-        continue;
-      }
-      const spec = job.spec;
-      const dC = out.subarray(rowC * n, (rowC + 1) * n);
-      const dU = lane.rows === 2 ? out.subarray((rowC + 1) * n, (rowC + 2) * n) : null;
-      const last = lane.step === spec.sigmas.length - 1;
-      const d = last ? job.result.denoised[lane.index] : this.scratch;
-      combineGuidance(dC, dU, spec.guidance, this.o.clamp, d);
-      if (!last) {
-        const sCur = spec.sigmas[lane.step];
-        const sNext = spec.sigmas[lane.step + 1];
-        if (spec.sampler === 'ode') odeStep(lane.x, d, sCur, sNext);
-        // consistency: fresh noise z_{i+1}, Philox counter j = i + 1
-        else consistencyStep(lane.x, d, gaussianNoise(spec.seed, lane.index, lane.step + 1, n, this.scratchNoise()), sNext, this.o.sigmaMin);
+      if (stepLane(lane.spec, lane.step, lane.x, dC, dU, job.result.pixels[lane.spec.index], this.scratch)) {
+        lane.step = lane.spec.sigmas.length;
+        finished = true;
+        this.stats.images++;
+        this.queue.laneDone(lane);
+      } else {
         lane.step++;
+        lane.next = 0;
         // a lane in progress never waits for company: max wait only batches new arrivals
         lane.readyAt = -Infinity;
-      } else {
-        quantise(d, job.result.pixels[lane.index]);
-        finished = true;
-        lane.step++;
-        job.lanesLeft--;
-        this.depth--;
-        this.stats.images++;
-        if (job.lanesLeft === 0) this.finish(job);
       }
-    }
-    if (finished) this.lanes = this.lanes.filter((l) => !l.job.done && l.step < l.job.spec.sigmas.length);
-    // smoothed throughput for Retry-After
+    });
+    this.pool.push(res.buffers);
+    if (finished || call.lanes.some((l) => l.job.done)) this.queue.compact();
+    this.measure(stats.rows, res.runMs);
+    this.emit('call', stats);
+    if (info) this.emit('composition', info);
+    this.pump();
+  }
+
+  /** A call failed: its buffers come back; every job with a lane in it fails. */
+  private fail(call: CallRows, err: Error & { buffers?: BatchBuffers }) {
+    this.calls--;
+    if (err.buffers) this.pool.push(err.buffers);
+    const e = err instanceof HttpError ? err : new InternalError('inference failed');
+    for (const lane of call.lanes) lane.pending--;
+    for (const lane of call.lanes) this.queue.finish(lane.job, e);
+    this.queue.compact();
+    this.pump();
+  }
+
+  /** Smoothed rows/s for Retry-After. */
+  private measure(rows: number, runMs: number) {
+    const now = performance.now();
     if (this.lastCallEnd > 0) {
       const dt = (now - this.lastCallEnd) / 1000;
       if (dt > 0) {
-        const inst = r / Math.max(dt, res.runMs / 1000);
+        const inst = rows / Math.max(dt, runMs / 1000);
         this.rowsPerSecond = this.rowsPerSecond ? 0.8 * this.rowsPerSecond + 0.2 * inst : inst;
       }
     }
     this.lastCallEnd = now;
-    if (info && this.onCall) this.onCall(info, res.runMs);
-    this.pump();
   }
 
-  private noiseBuf: Float32Array | null = null;
-  private scratchNoise(): Float32Array {
-    return (this.noiseBuf ??= new Float32Array(this.n));
-  }
-
-  /** Reject every job that still has lanes. */
-  private failAll(err: HttpError) {
-    const jobs = new Set(this.lanes.map((l) => l.job));
-    for (const j of jobs) this.finish(j, err);
+  /** The composition record of a call (an object per row: only for debug requests and listeners). */
+  private describe(id: number, call: CallRows, worker: number): CallInfo {
+    const jobs = new Set(call.lanes.map((l) => l.job));
+    const distinct = new Set(call.lanes);
+    const info: CallInfo = {
+      call: id,
+      rows: call.lanes.length,
+      lanes: distinct.size,
+      requests: jobs.size,
+      worker,
+      composition: call.lanes.map((l, r) => ({ request: l.job.id, index: l.spec.index, step: l.step, of: l.spec.sigmas.length, rows: l.rows, part: call.parts[r], guidance: l.spec.guidance })),
+    };
+    for (const j of jobs) j.result.calls?.push(info);
+    return info;
   }
 
   /** Stop admitting; reject everything still queued. */
   close() {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    this.failAll(new Cancelled('the service is shutting down'));
-    this.lanes = [];
+    this.queue.failAll(new Cancelled('the service is shutting down'));
+    this.queue.lanes = [];
   }
 }

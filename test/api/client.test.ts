@@ -43,7 +43,13 @@ describe('typed client against a live server', () => {
     assert.deepEqual(g.image, m.image);
     assert.equal(g.execution_provider, 'cpu');
     // the suite's server sets INTRA_OP_THREADS=1 and leaves ENGINE_WORKERS automatic: a session per core
-    assert.deepEqual(g.engine, { workers: availableParallelism(), intra_op_threads: 1 });
+    assert.equal(g.engine?.workers, availableParallelism());
+    assert.equal(g.engine?.intra_op_threads, 1);
+    // the warm-up measured batch sizes from 1 row up, and the target is one of them
+    const profile = g.engine?.batch_profile ?? [];
+    assert.equal(profile[0]?.rows, 1);
+    assert.ok(profile.every((p) => p.rows_per_s > 0));
+    assert.ok(Number.isInteger(g.engine?.target_rows) && g.engine!.target_rows! >= 2);
     assert.equal(typeof g.stats?.calls, 'number');
     assert.equal(byName.get(PLAIN)!.guided, false);
   });

@@ -24,7 +24,7 @@ async function scrape(): Promise<{ text: string; fams: Map<string, Family>; type
 
 before(async () => {
   // a generous MAX_WAIT_MS lets concurrent arrivals share calls even on a busy machine
-  server = await startServer({ MAX_WAIT_MS: '20' });
+  server = await startServer({ MAX_WAIT_MS: '20', BATCH_WAIT: 'fixed' });
   api = createJfdlClient(server.url);
 });
 after(() => server.close());

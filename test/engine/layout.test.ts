@@ -46,7 +46,7 @@ test('an engine with the automatic layout on 3 cores loads 3 CPU sessions, each 
     assert.equal(engine.workerCount, 3);
     const n = 3 * 8 * 8;
     const outs = await Promise.all(
-      [0, 1, 2].map((w) => engine.run(w, 1, [3, 8, 8], { x: new Float32Array(n).fill(0.5), sigma: new Float32Array(1).fill(1), labels: new BigInt64Array(1) })),
+      [0, 1, 2].map((w) => engine.run(w, 1, [3, 8, 8], { x: new Float32Array(n).fill(0.5), sigma: new Float32Array(1).fill(1), labels: new BigInt64Array(1), out: new Float32Array(n) })),
     );
     // the same input gives the same output on every session
     for (const o of outs) assert.deepEqual(o.out, outs[0].out);

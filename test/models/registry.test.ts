@@ -59,7 +59,7 @@ describe('registry: bad models are listed with their error and skipped', () => {
 describe('models routes and readiness on the fixtures', () => {
   test('GET /v1/models/:name, 404 for unknown, readyz 503 before loading', async () => {
     const { buildApp } = await import('../../src/app.js');
-    const { testConfig } = await import('../../src/config.js');
+    const { testConfig } = await import('../test-config.js');
     const app = await buildApp(testConfig({ MODELS_DIR: 'test/fixtures/models', INTRA_OP_THREADS: '1', EXECUTION_PROVIDERS: 'cpu' }));
     try {
       assert.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 503);

@@ -95,7 +95,7 @@ describe('POST /v1/generate on the tiny fixture', () => {
   });
 
   test('step-level batching: 1-, 2- and 4-step requests with different guidance share network calls', async () => {
-    const slow = await makeApp({ MAX_WAIT_MS: '40', MAX_BATCH: '64' });
+    const slow = await makeApp({ MAX_WAIT_MS: '40', BATCH_WAIT: 'fixed', MAX_BATCH: '64', BATCH_TARGET_ROWS: '64', ENGINE_WORKERS: '1' });
     try {
       const reqs = [
         { model: g.model, class: 0, steps: 1, guidance: 1, seed: 1, debug: true },
@@ -104,7 +104,7 @@ describe('POST /v1/generate on the tiny fixture', () => {
       ];
       const res = await Promise.all(reqs.map((r) => slow.inject({ method: 'POST', url: '/v1/generate', payload: r })));
       const bodies = res.map((r) => r.json());
-      const calls = bodies.map((b) => b.debug.calls as Array<{ call: number; rows: number; requests: number; composition: Array<{ request: number; step: number; rows: number }> }>);
+      const calls = bodies.map((b) => b.debug.calls as Array<{ call: number; rows: number; requests: number; composition: Array<{ request: number; step: number; rows: number; part: number }> }>);
       // each request took part in as many calls as it has steps
       assert.deepEqual(calls.map((c) => c.length), [1, 2, 4]);
       // the first call carried all three (1 + 2 + 2 rows: unguided 1 row, guided 2 rows)
@@ -115,7 +115,8 @@ describe('POST /v1/generate on the tiny fixture', () => {
       // the 1-step request left at once; the next call had the other two at step 1
       const second = calls[1][1];
       assert.equal(second.requests, 2);
-      assert.deepEqual(second.composition.map((l) => l.step), [1, 1]);
+      assert.deepEqual(second.composition.filter((r) => r.part === 0).map((r) => r.step), [1, 1], 'one entry per row: the lanes at step 1');
+      assert.equal(second.composition.length, second.rows);
       assert.ok(calls[2].some((c) => c.call === second.call));
       // later calls carry the 4-step request alone, at steps 2 and 3
       assert.deepEqual(calls[2].slice(2).map((c) => c.composition[0].step), [2, 3]);

@@ -13,7 +13,7 @@ describe('backpressure, deadlines, disconnects', () => {
   });
 
   test('full queue → 503 at once with Retry-After; the queued request still completes', async () => {
-    const app = await makeApp({ QUEUE_LIMIT: '2', MAX_WAIT_MS: '200' });
+    const app = await makeApp({ QUEUE_LIMIT: '2', MAX_WAIT_MS: '200', BATCH_WAIT: 'fixed' });
     apps.push(app);
     const first = app.inject({ method: 'POST', url: '/v1/generate', payload: { model: g.model, class: 0, num_images: 2 } });
     await waitFor(() => app.registry.get(g.model)!.scheduler!.queueDepth === 2);
@@ -28,7 +28,7 @@ describe('backpressure, deadlines, disconnects', () => {
   });
 
   test('deadline → 504 and the lanes are dropped', async () => {
-    const app = await makeApp({ REQUEST_DEADLINE_MS: '30', MAX_WAIT_MS: '300' });
+    const app = await makeApp({ REQUEST_DEADLINE_MS: '30', MAX_WAIT_MS: '300', BATCH_WAIT: 'fixed' });
     apps.push(app);
     const s = app.registry.get(g.model)!.scheduler!;
     const res = await app.inject({ method: 'POST', url: '/v1/generate', payload: { model: g.model, class: 0, num_images: 3, steps: 2 } });
@@ -40,7 +40,7 @@ describe('backpressure, deadlines, disconnects', () => {
   });
 
   test('a client that disconnects frees its lanes (queue depth back to 0)', async () => {
-    const app = await makeApp({ MAX_WAIT_MS: '300' });
+    const app = await makeApp({ MAX_WAIT_MS: '300', BATCH_WAIT: 'fixed' });
     apps.push(app);
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as AddressInfo;

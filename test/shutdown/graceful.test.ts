@@ -11,7 +11,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { buildApp } from '../../src/app.js';
-import { testConfig } from '../../src/config.js';
+import { testConfig } from '../test-config.js';
 import { FIXTURES, sleep, tinyGuided } from '../helpers.js';
 
 const KEY = 'shutdown-test-key-0123456789abcdef';

@@ -1,0 +1,6 @@
+/** The service configuration for tests: defaults plus overrides, no environment read, logs off. */
+import { loadConfig, type Config } from '../src/config.js';
+
+export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  return loadConfig({ LOG_LEVEL: 'silent', ...overrides });
+}
