@@ -1,13 +1,12 @@
 /**
- * Raw onnxruntime for `npm run bench`: the same network evaluations as the served workload, with
- * the service's session options and nothing else — no HTTP, scheduler, sampler or encoding.
- * `sessions` sessions, each in its own worker thread with `threads` intra-op threads, run
- * back-to-back batches concurrently (one session × all cores is the classic layout; one
- * single-threaded session per core is the service's CPU default, src/engine/layout.ts); the
- * images/s of all sessions are summed.
+ * Raw onnxruntime baselines for `npm run bench`: the same network evaluations as the served
+ * workload, with the service's session options and nothing else. `sessions` sessions, each in its
+ * own worker thread (bench/raw-worker.mjs) with `threads` intra-op threads:
+ *  - rawThroughput: back-to-back batches side by side → images/s summed over sessions;
+ *  - rawLatency: one image at a time, as one client sees it → ms per image.
  */
-import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { rng } from '../loadtest/common.js';
 
@@ -27,77 +26,94 @@ export interface RawLayout {
   threads: number;
 }
 
-// The worker is plain JavaScript over the compiled session module (the bench builds first), so
-// it needs no TypeScript loader inside the worker thread.
-const WORKER = `
-const { parentPort, workerData: w } = require('node:worker_threads');
-(async () => {
-  const ort = require('onnxruntime-node');
-  const { contractFeeds, sessionOptions } = await import(w.sessionModule);
-  ort.env.logLevel = 'error';
-  const s = await ort.InferenceSession.create(w.graphPath, sessionOptions('cpu', w.threads));
-  const out = {};
-  for (const b of w.batches) {
-    const rows = b * w.rowsPerStep;
-    const feeds = w.sigmas.map((sg) => contractFeeds(ort.Tensor, rows, w.chw, w.x, new Float32Array(rows).fill(sg), w.labels));
-    for (let i = 0; i < 2; i++) for (const f of feeds) await s.run(f);
-    // all sessions start a batch size together and stop on the same wall-clock budget
-    parentPort.postMessage({ ready: b });
-    await new Promise((r) => parentPort.once('message', r));
-    const t0 = performance.now();
-    let iters = 0;
-    while (iters < 3 || performance.now() - t0 < w.seconds * 1000) {
-      for (const f of feeds) await s.run(f);
-      iters++;
-    }
-    out[b] = (b * iters) / ((performance.now() - t0) / 1000);
-  }
-  await s.release();
-  parentPort.postMessage({ done: out });
-})().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
-`;
+export const layoutName = (l: RawLayout) => `${l.sessions} session${l.sessions > 1 ? 's' : ''} × ${l.threads} thread${l.threads > 1 ? 's' : ''}`;
+
+type Reply = { loaded?: boolean; ready?: number; done?: unknown; error?: string };
+
+/** Start `layout.sessions` raw sessions; inputs: latents in ±10 and, per image, its class row then (guided) the null-class row. */
+async function startSessions(wl: RawWorkload, layout: RawLayout, maxRows: number): Promise<Worker[]> {
+  const n = wl.chw[0] * wl.chw[1] * wl.chw[2];
+  const barrier = new SharedArrayBuffer(8);
+  const workers = Array.from({ length: layout.sessions }, (_, rank) => {
+    const r = rng(1 + rank);
+    const x = new Float32Array(maxRows * n).map(() => (r() * 2 - 1) * 10);
+    const labels = new BigInt64Array(maxRows).map((_, i) => BigInt(wl.rowsPerStep === 2 && i % 2 ? (wl.nullClass as number) : Math.floor(i / wl.rowsPerStep) % wl.numClasses));
+    return new Worker(new URL('./raw-worker.mjs', import.meta.url), {
+      workerData: { ...wl, n, threads: layout.threads, x, labels, barrier, rank, size: layout.sessions, sessionModule: pathToFileURL(resolve('dist/engine/session.js')).href },
+    });
+  });
+  await Promise.all(workers.map((w) => reply(w, (m) => m.loaded === true)));
+  return workers;
+}
+
+function reply(w: Worker, accept: (m: Reply) => boolean): Promise<Reply> {
+  return new Promise((res, rej) => {
+    const on = (m: Reply) => {
+      if (m.error) return done(() => rej(new Error(m.error)));
+      if (accept(m)) done(() => res(m));
+    };
+    const fail = (e: Error) => done(() => rej(e));
+    const done = (f: () => void) => {
+      w.off('message', on);
+      w.off('error', fail);
+      f();
+    };
+    w.on('message', on);
+    w.on('error', fail);
+  });
+}
 
 /** images/s by batch size (images per call of each session, all steps of them), summed over sessions. */
-export async function measureRaw(wl: RawWorkload, layout: RawLayout, batches: number[], seconds = 1.5, log?: (line: string) => void): Promise<Record<string, number>> {
-  const sessionModule = pathToFileURL(resolve('dist/engine/session.js')).href;
-  // inputs for the largest batch (smaller ones use a prefix): latents in ±10, and per image its
-  // class row followed, when guided, by the null-class row
-  const N = wl.chw[0] * wl.chw[1] * wl.chw[2];
-  const maxRows = Math.max(...batches) * wl.rowsPerStep;
-  const workers = Array.from({ length: layout.sessions }, (_, index) => {
-    const r = rng(1 + index);
-    const x = new Float32Array(maxRows * N).map(() => (r() * 2 - 1) * 10);
-    const labels = new BigInt64Array(maxRows).map((_, i) => BigInt(wl.rowsPerStep === 2 && i % 2 ? (wl.nullClass as number) : Math.floor(i / wl.rowsPerStep) % wl.numClasses));
-    return new Worker(WORKER, { eval: true, workerData: { ...wl, threads: layout.threads, batches, seconds, x, labels, sessionModule } });
-  });
-  const results: Array<Record<string, number>> = [];
+export async function rawThroughput(wl: RawWorkload, layout: RawLayout, batches: number[], seconds = 1.5, log?: (line: string) => void): Promise<Record<string, number>> {
+  const workers = await startSessions(wl, layout, Math.max(...batches) * wl.rowsPerStep);
   try {
-    await new Promise<void>((res, rej) => {
-      const ready = new Map<number, number>();
-      for (const w of workers) {
-        w.on('error', rej);
-        w.on('message', (m: { ready?: number; done?: Record<string, number>; error?: string }) => {
-          if (m.error) return rej(new Error(m.error));
-          if (m.done) {
-            results.push(m.done);
-            if (results.length === workers.length) res();
-            return;
-          }
-          if (m.ready !== undefined) {
-            const k = (ready.get(m.ready) ?? 0) + 1;
-            ready.set(m.ready, k);
-            if (k === workers.length) for (const o of workers) o.postMessage('go');
-          }
-        });
-      }
-    });
+    // every session starts a batch size together: {ready: b} from all, then 'go' to all
+    const ready = new Map<number, number>();
+    const starter = (m: Reply) => {
+      if (m.ready === undefined) return;
+      const k = (ready.get(m.ready) ?? 0) + 1;
+      ready.set(m.ready, k);
+      if (k === workers.length) for (const o of workers) o.postMessage('go');
+    };
+    for (const w of workers) w.on('message', starter);
+    const results = await Promise.all(
+      workers.map((w) => {
+        const p = reply(w, (m) => m.done !== undefined);
+        w.postMessage({ cmd: 'throughput', batches, rowsPerStep: wl.rowsPerStep, seconds });
+        return p.then((m) => m.done as Record<string, number>);
+      }),
+    );
+    const out: Record<string, number> = {};
+    for (const b of batches) {
+      out[String(b)] = results.reduce((a, r) => a + r[String(b)], 0);
+      log?.(`  raw ${layoutName(layout)}, batch ${b}: ${out[String(b)].toFixed(1)} images/s`);
+    }
+    return out;
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
-  const out: Record<string, number> = {};
-  for (const b of batches) {
-    out[String(b)] = results.reduce((a, r) => a + r[String(b)], 0);
-    log?.(`  raw ${layout.sessions} session(s) × ${layout.threads} thread(s), batch ${b}: ${out[String(b)].toFixed(1)} images/s`);
+}
+
+/**
+ * Milliseconds per image, one image at a time (as one client sees it), sorted. With one session
+ * each step is one call of all the image's rows; with `rowsPerStep` single-threaded sessions
+ * (split) each session runs one row of every step side by side — the two ways to run a lone
+ * guided image.
+ */
+export async function rawLatency(wl: RawWorkload, layout: RawLayout, images: number): Promise<number[]> {
+  const split = layout.sessions > 1;
+  if (split && layout.sessions !== wl.rowsPerStep) throw new Error('a split layout has one session per row of a step');
+  const workers = await startSessions(wl, layout, wl.rowsPerStep);
+  try {
+    const results = await Promise.all(
+      workers.map((w) => {
+        const p = reply(w, (m) => m.done !== undefined);
+        w.postMessage({ cmd: 'latency', rows: split ? 1 : wl.rowsPerStep, images });
+        return p.then((m) => m.done as number[]);
+      }),
+    );
+    return results[0].sort((a, b) => a - b);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
   }
-  return out;
 }

@@ -1,5 +1,5 @@
 /**
- * What `npm run loadtest` (loadtest/run.ts) and `npm run bench` (bench/saturation.ts) share: the
+ * What `npm run loadtest` (loadtest/run.ts) and `npm run bench` (bench/main.ts) share: the
  * model under test, the real server as a child process on loopback, the mixed workload, and the
  * machine description written next to the results.
  */

@@ -1,0 +1,101 @@
+/**
+ * (iii) The service at saturation: 64 clients looping one-image guided 2-step requests, warmed
+ * for `warmS` (the /healthz probe runs in the second two thirds of the warm-up, saturated too,
+ * and not inside the compared windows, where its process would take CPU from the service).
+ * Then `rounds` rounds, each: the service for a while, and — with the server idle — raw
+ * onnxruntime in the service's layout at the batch the service just ran, and at the raw limit's
+ * batch and layout (bench/phases/raw-sweep.ts). Side by side, so the machine's drift cancels.
+ */
+import { getJson, pct, startServer } from '../../loadtest/common.js';
+import { drive, probeHealth } from '../drive.js';
+import { layoutName, rawThroughput, type RawLayout } from '../raw.js';
+import type { Workload } from '../workload.js';
+
+export interface SaturationRound {
+  service: number;
+  rowsPerCall: number;
+  /** images per call the service ran (rows per call ÷ rows per image and step) */
+  batch: number;
+  rawSameBatch: number;
+  rawBest: number;
+  ratioSameBatch: number;
+  ratioBest: number;
+}
+
+export interface Saturation {
+  clients: number;
+  rounds: SaturationRound[];
+  imagesPerS: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  avgRows: number;
+  healthP50: number;
+  healthP99: number;
+  healthN: number;
+  engine: { workers: number; intra_op_threads: number; target_rows?: number } | null;
+  ratioSameBatch: number;
+  ratioBest: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+
+export async function saturationPhase(
+  w: Workload,
+  port: number,
+  best: { layout: RawLayout; batch: number },
+  o: { clients: number; rounds: number; seconds: number; warmS: number; env: Record<string, string> },
+): Promise<Saturation> {
+  const roundS = o.seconds / o.rounds;
+  console.log(`(iii) service at saturation: ${o.clients} clients, ${o.rounds} rounds of ${roundS.toFixed(1)} s, each followed by raw onnxruntime at the service's batch (${layoutName(w.serviceLayout)}) and at the raw limit (${layoutName(best.layout)}, batch ${best.batch})`);
+  const s = await startServer(w.m, port, o.env);
+  const rounds: SaturationRound[] = [];
+  try {
+    const probeFrom = o.warmS / 3;
+    const probe = (async () => {
+      await new Promise((r) => setTimeout(r, probeFrom * 1000));
+      return probeHealth(s.port, o.warmS - probeFrom - 0.5);
+    })();
+    await drive(s, w.m.graph.model, o.clients, o.warmS, w.body, 'image/png', 0);
+    const health = await probe;
+    const lat: number[] = [];
+    let errors = 0;
+    let rows = 0;
+    const perStep = w.guided ? 2 : 1;
+    for (let k = 0; k < o.rounds; k++) {
+      const d = await drive(s, w.m.graph.model, o.clients, roundS, w.body, 'image/png', 1);
+      lat.push(...d.lat);
+      errors += d.errors;
+      rows += d.avgRows;
+      const batch = Math.max(1, Math.round(d.avgRows / perStep));
+      const t = Math.max(1, roundS * 0.6);
+      const rawSameBatch = (await rawThroughput(w.raw, w.serviceLayout, [batch], t))[String(batch)];
+      const rawBest = (await rawThroughput(w.raw, best.layout, [best.batch], t))[String(best.batch)];
+      rounds.push({ service: d.imagesPerS, rowsPerCall: d.avgRows, batch, rawSameBatch, rawBest, ratioSameBatch: d.imagesPerS / rawSameBatch, ratioBest: d.imagesPerS / rawBest });
+      process.stderr.write(
+        `  round ${k + 1}: service ${d.imagesPerS.toFixed(1)} images/s (${d.avgRows.toFixed(1)} rows/call); raw at batch ${batch} ${rawSameBatch.toFixed(1)} → ${(d.imagesPerS / rawSameBatch).toFixed(3)}; raw limit ${rawBest.toFixed(1)} → ${(d.imagesPerS / rawBest).toFixed(3)}\n`,
+      );
+    }
+    lat.sort((a, b) => a - b);
+    const info = await getJson<{ engine?: Saturation['engine'] }>(s.port, `/v1/models/${w.m.graph.model}`);
+    return {
+      clients: o.clients,
+      rounds,
+      imagesPerS: rounds.reduce((a, r) => a + r.service, 0) / rounds.length,
+      p50: pct(lat, 50),
+      p99: pct(lat, 99),
+      errors,
+      avgRows: rows / o.rounds,
+      healthP50: pct(health, 50),
+      healthP99: pct(health, 99),
+      healthN: health.length,
+      engine: info?.engine ?? null,
+      // headline ratios: the medians of the rounds — one round caught in a dip of the machine's
+      // speed (either side) moves a mean but not the median
+      ratioSameBatch: median(rounds.map((r) => r.ratioSameBatch)),
+      ratioBest: median(rounds.map((r) => r.ratioBest)),
+    };
+  } finally {
+    await s.stop();
+  }
+}
