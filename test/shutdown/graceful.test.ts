@@ -176,7 +176,8 @@ describe('graceful shutdown', () => {
     a.child.kill('SIGTERM');
     const ea = await a.exited;
     assert.equal(ea.code, 128 + 15);
-    assert.ok(ea.at - t < 2000, `exited ${Math.round(ea.at - t)} ms after the second signal`);
+    // "at once" against the 20 s drain it cut short (a loaded machine can take a second or two to exit)
+    assert.ok(ea.at - t < 5000, `exited ${Math.round(ea.at - t)} ms after the second signal`);
     sockA.destroy();
 
     const b = await startServer({ SHUTDOWN_DRAIN_MS: '300' });
