@@ -60,8 +60,9 @@ def main(argv=None):
     b.add_argument("--threads", type=int, default=0)
     b.add_argument("--parallel-batch-sizes", default="",
                    help="also measure one single-threaded process per core at these batch sizes")
-    sub.add_parser("tiny", help="the random-weight RGB 8x8 test model").add_argument(
-        "--dir", default="test/fixtures/models/tiny-rgb8")
+    ty = sub.add_parser("tiny", help="the random-weight RGB 8x8 test model")
+    ty.add_argument("--dir", default="test/fixtures/models/tiny-rgb8")
+    ty.add_argument("--golden", default="test/golden/tiny-rgb8.json")
     sub.add_parser("batch-invariant", help="make an exported model folder's graphs batch-invariant, update "
                    "model.json").add_argument("model_dir")
 
@@ -103,10 +104,10 @@ def main(argv=None):
         from .export import export_all
         r = export_all(args.out, args.model_dir)
     elif args.cmd == "tiny":
-        from .export import export_tiny
-        r = export_tiny(args.dir)
+        from .tiny import export_tiny
+        r = export_tiny(args.dir, args.golden)
     elif args.cmd == "batch-invariant":
-        from .export import make_model_dir_batch_invariant
+        from .model_folder import make_model_dir_batch_invariant
         r = make_model_dir_batch_invariant(args.model_dir)
     elif args.cmd == "all":
         from .pipeline import run_all
