@@ -75,7 +75,7 @@ def model_card(m: dict, res: Optional[dict] = None) -> str:
     if "training" in prov:
         lines += [f"Training: {json.dumps(prov.get('training', {}))}", ""]
     else:
-        lines += [f"Provenance: {json.dumps(prov)}", ""]
+        lines += ["Provenance:", ""] + [f"- {k}: {v if isinstance(v, str) else json.dumps(v)}" for k, v in prov.items()] + [""]
     if res is None:
         lines += ["Not evaluated here: no accuracy, Fréchet distance or guidance sweep has been measured for this "
                   "model folder. The guidance default is a starting point, not a measured optimum."
