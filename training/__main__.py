@@ -89,6 +89,11 @@ def main(argv=None):
                         "import -> align) and its golden vectors")
     to.add_argument("--dir", default="test/fixtures/imported/tiny-openai")
     to.add_argument("--golden", default="test/golden/tiny-openai.json")
+    gd = sub.add_parser("golden", help="network golden vectors of any model folder's graphs (for "
+                        "scripts/parity-check.ts)")
+    gd.add_argument("--model-dir", required=True)
+    gd.add_argument("--out", required=True)
+    gd.add_argument("--rows", type=int, default=8)
     sub.add_parser("batch-invariant", help="make an exported model folder's graphs batch-invariant, update "
                    "model.json").add_argument("model_dir")
 
@@ -167,6 +172,9 @@ def main(argv=None):
     elif args.cmd == "tiny":
         from .tiny import export_tiny
         r = export_tiny(args.dir, args.golden)
+    elif args.cmd == "golden":
+        from .golden import model_dir_golden
+        r = model_dir_golden(args.model_dir, args.out, args.rows)
     elif args.cmd == "batch-invariant":
         from .model_folder import make_model_dir_batch_invariant
         r = make_model_dir_batch_invariant(args.model_dir)

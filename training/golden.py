@@ -68,3 +68,27 @@ def write_golden(path: str, model_name: str, network: list, sampler: list) -> No
     if d:
         os.makedirs(d, exist_ok=True)
     write_json(path, {"model": model_name, "network": network, "sampler": sampler}, indent=None)
+
+
+def model_dir_golden(model_dir: str, out: str, rows: int = 8, seed: int = 0) -> dict:
+    """Network vectors for every graph of any model folder (weights read back from its graphs),
+    `rows` rows with σ log-spaced from σ_max down to σ_min and classes spread over 0…K−1 (the
+    null class too, on a guided graph): `node --import tsx scripts/parity-check.ts DIR FILE`
+    compares them with onnxruntime. For folders too large to commit, e.g. a full-size import."""
+    from .manifest import read_manifest
+    from .onnx_weights import load_from_model_dir
+
+    m = read_manifest(model_dir)
+    shape = (m["image"]["channels"], m["image"]["height"], m["image"]["width"])
+    K = len(m["classes"])
+    smin, smax = m["sigma"]["min"], m["sigma"]["max"]
+    sig = [float(smax * (smin / smax) ** (i / max(rows - 1, 1))) for i in range(rows)]
+    network = []
+    for g in m["graphs"]:
+        model = load_from_model_dir(model_dir, g["kind"])
+        n = K + (g["null_class"] is not None)
+        labels = [(i * 7919) % n if i else n - 1 for i in range(rows)]
+        network.append(network_golden(model, g["file"], shape, labels, seed=seed, sigmas=sig))
+        del model
+    write_golden(out, m["name"], network, [])
+    return {"golden": out, "graphs": [g["file"] for g in m["graphs"]], "rows": rows, "sigmas": sig}
