@@ -15,7 +15,6 @@ from typing import List, Optional
 
 import torch
 
-from .manifest import read_manifest
 from .model_card import write_card
 from .model_folder import Graph, write_model_folder
 from .openai_cm import SIGMA_DATA, OpenAICM, build_openai_cm
@@ -176,8 +175,3 @@ def import_openai(checkpoint: str, flags_text: str, out: str, name: Optional[str
 def is_openai(m: dict) -> bool:
     return m.get("provenance", {}).get("network", {}).get("family") == FAMILY
 
-
-def openai_config(model_dir: str) -> UNetConfig:
-    net = dict(read_manifest(model_dir)["provenance"]["network"])
-    net.pop("family")
-    return UNetConfig.from_json(net)

@@ -87,7 +87,9 @@ def embedding_freqs(dim: int, max_period: float = 10000.0) -> torch.Tensor:
 
 def qkv_attention(qkv: torch.Tensor, heads: int) -> torch.Tensor:
     """Multi-head self-attention of qkv [B, 3·C, T] with channels ordered (q|k|v, head, d), as the
-    flash path reads them ("b (three h d) s"); returns [B, C, T] with channels (head, d)."""
+    flash path reads them ("b (three h d) s"); returns [B, C, T] with channels (head, d).
+    Written out (matmul, softmax) rather than F.scaled_dot_product_attention: that needs
+    PyTorch 2, and the TorchScript ONNX exporter of PyTorch 1.13 has no symbolic for it."""
     b, width, t = qkv.shape
     c = width // 3
     d = c // heads

@@ -12,7 +12,8 @@ from onnx import numpy_helper
 from training.manifest import validate_manifest
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
-MODELS = [os.path.join(ROOT, "models", d) for d in ("digits16",)] + [os.path.join(ROOT, "test", "fixtures", "models", "tiny-rgb8")]
+MODELS = [os.path.join(ROOT, "models", d) for d in ("digits16",)] + [os.path.join(ROOT, "test", "fixtures", "models", "tiny-rgb8"),
+                                                                     os.path.join(ROOT, "test", "fixtures", "imported", "tiny-openai")]
 
 
 @pytest.mark.parametrize("folder", MODELS)
