@@ -129,7 +129,7 @@ def main(argv=None):
         out = args.out or "runs/digits16"
         ds = D.load(args.data or "digits16", args.size, args.channels)
         r = stage12_jfdl(ds, f"{out}/stage0", f"{out}/jfdl", args.stage1_iters, args.stage2_iters,
-                         args.batch, args.lr)
+                         args.batch, args.lr, args.seed)
     elif args.cmd == "import-openai":
         from .openai_flags import CONFIGS
         from .openai_import import import_openai
