@@ -25,7 +25,7 @@ interface Golden {
 
 /** Where each golden file's model folder lives. */
 function modelDirFor(name: string): string | null {
-  for (const root of ['test/fixtures/models', 'models']) if (existsSync(join(root, name, 'model.json'))) return join(root, name);
+  for (const root of ['test/fixtures/models', 'test/fixtures/imported', 'models']) if (existsSync(join(root, name, 'model.json'))) return join(root, name);
   return null;
 }
 

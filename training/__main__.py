@@ -24,11 +24,18 @@ def main(argv=None):
     t.add_argument("--ema-decay", type=float, default=0.9995)
     t.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
 
-    a = sub.add_parser("align", help="stages 1-2: learn the JFDL null-class guidance embedding")
-    a.add_argument("--data", default="digits16")
+    a = sub.add_parser("align", help="stages 1-2: learn the JFDL null-class guidance embedding (of a stage-0 run, "
+                       "or with --model-dir of a model folder's CM, e.g. an imported checkpoint)")
+    a.add_argument("--data", default=None, help="'digits16' (the default for a run) or an image-folder root (one "
+                   "sub-folder per class; with --model-dir, folder names = the model's class names)")
     a.add_argument("--size", type=int, default=16)
     a.add_argument("--channels", type=int, default=1)
-    a.add_argument("--out", default="runs/digits16")
+    a.add_argument("--out", default=None, help="the run folder (default runs/digits16, or runs/<model>-align with "
+                   "--model-dir: checkpoints, loss logs, null_*.pt)")
+    a.add_argument("--model-dir", default=None, help="align this model folder's CM and add jfdl.onnx to it")
+    a.add_argument("--guidance", type=float, default=None, help="with --model-dir: the served default guidance "
+                   "(default 1.3, limits 0..4)")
+    a.add_argument("--seed", type=int, default=1)
     a.add_argument("--stage1-iters", type=int, default=800)
     a.add_argument("--stage2-iters", type=int, default=800)
     a.add_argument("--batch", type=int, default=128)
@@ -60,8 +67,33 @@ def main(argv=None):
     b.add_argument("--threads", type=int, default=0)
     b.add_argument("--parallel-batch-sizes", default="",
                    help="also measure one single-threaded process per core at these batch sizes")
-    sub.add_parser("tiny", help="the random-weight RGB 8x8 test model").add_argument(
-        "--dir", default="test/fixtures/models/tiny-rgb8")
+    ty = sub.add_parser("tiny", help="the random-weight RGB 8x8 test model")
+    ty.add_argument("--dir", default="test/fixtures/models/tiny-rgb8")
+    ty.add_argument("--golden", default="test/golden/tiny-rgb8.json")
+    io = sub.add_parser("import-openai", help="an openai/consistency_models checkpoint -> a servable model folder "
+                        "(cm.onnx, model.json)")
+    io.add_argument("--checkpoint", required=True, help="a plain state dict saved with torch.save (ct_imagenet64.pt)")
+    io.add_argument("--flags", default=None, help="that repository's model flags, as its launch scripts pass them")
+    io.add_argument("--config", default=None, help="instead of --flags: a named configuration (imagenet64, tiny)")
+    io.add_argument("--out", required=True, help="the model folder to write")
+    io.add_argument("--name", default=None, help="model name (default: the folder's name); the CM is served as "
+                    "NAME-cm, the aligned JFDL model as NAME")
+    io.add_argument("--class-names", default=None, help="a text file with one class name per line")
+    io.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    mc = sub.add_parser("make-openai-checkpoint", help="test tooling: a random-weight checkpoint in "
+                        "openai/consistency_models' format")
+    mc.add_argument("--config", default="imagenet64", help="imagenet64 (295,899,267 parameters) or tiny")
+    mc.add_argument("--out", required=True)
+    mc.add_argument("--seed", type=int, default=0)
+    to = sub.add_parser("tiny-openai", help="the imported tiny openai-UNet test fixture (random checkpoint -> "
+                        "import -> align) and its golden vectors")
+    to.add_argument("--dir", default="test/fixtures/imported/tiny-openai")
+    to.add_argument("--golden", default="test/golden/tiny-openai.json")
+    gd = sub.add_parser("golden", help="network golden vectors of any model folder's graphs (for "
+                        "scripts/parity-check.ts)")
+    gd.add_argument("--model-dir", required=True)
+    gd.add_argument("--out", required=True)
+    gd.add_argument("--rows", type=int, default=8)
     sub.add_parser("batch-invariant", help="make an exported model folder's graphs batch-invariant, update "
                    "model.json").add_argument("model_dir")
 
@@ -79,11 +111,46 @@ def main(argv=None):
         net = PRESETS[args.data].net if args.data in PRESETS else None
         r = stage0_consistency_training(ds, f"{args.out}/stage0", args.iters, args.minutes, args.batch, args.lr, args.seed,
                                        net_cfg=net, ema_decay=args.ema_decay)
+    elif args.cmd == "align" and args.model_dir:
+        from .align_model import DEFAULT_GUIDANCE, align_model_dir
+        from .manifest import read_manifest
+        if args.data in (None, "digits16", "fashion-mnist"):
+            return _fail("--data: with --model-dir, an image folder (one sub-folder per class, named after the "
+                         "model's classes)")
+        try:
+            out = args.out or f"runs/{read_manifest(args.model_dir)['name']}-align"
+            guidance = dict(DEFAULT_GUIDANCE, **({} if args.guidance is None else {"default": args.guidance}))
+            r = align_model_dir(args.model_dir, args.data, out, args.stage1_iters, args.stage2_iters, args.batch,
+                                args.lr, args.seed, guidance)
+        except (ValueError, FileNotFoundError) as e:
+            return _fail(str(e))
     elif args.cmd == "align":
         from .stages import stage12_jfdl
-        ds = D.load(args.data, args.size, args.channels)
-        r = stage12_jfdl(ds, f"{args.out}/stage0", f"{args.out}/jfdl", args.stage1_iters, args.stage2_iters,
-                         args.batch, args.lr)
+        out = args.out or "runs/digits16"
+        ds = D.load(args.data or "digits16", args.size, args.channels)
+        r = stage12_jfdl(ds, f"{out}/stage0", f"{out}/jfdl", args.stage1_iters, args.stage2_iters,
+                         args.batch, args.lr, args.seed)
+    elif args.cmd == "import-openai":
+        from .openai_flags import CONFIGS
+        from .openai_import import import_openai
+        if (args.flags is None) == (args.config is None):
+            return _fail("give the model flags with --flags \"...\" (or a named --config)")
+        if args.config is not None and args.config not in CONFIGS:
+            return _fail(f"--config {args.config!r}: one of {sorted(CONFIGS)}")
+        try:
+            r = import_openai(args.checkpoint, args.flags if args.flags is not None else CONFIGS[args.config], args.out,
+                              args.name, args.class_names, args.overwrite)
+        except (ValueError, FileNotFoundError) as e:
+            return _fail(str(e))
+    elif args.cmd == "make-openai-checkpoint":
+        from .openai_checkpoint import make_openai_checkpoint
+        try:
+            r = make_openai_checkpoint(args.config, args.out, args.seed)
+        except ValueError as e:
+            return _fail(str(e))
+    elif args.cmd == "tiny-openai":
+        from .tiny_openai import export_tiny_openai
+        r = export_tiny_openai(args.dir, args.golden)
     elif args.cmd == "debias-ema":
         from .stages import debias_ema
         r = debias_ema(f"{args.out}/stage0", args.decay)
@@ -103,16 +170,25 @@ def main(argv=None):
         from .export import export_all
         r = export_all(args.out, args.model_dir)
     elif args.cmd == "tiny":
-        from .export import export_tiny
-        r = export_tiny(args.dir)
+        from .tiny import export_tiny
+        r = export_tiny(args.dir, args.golden)
+    elif args.cmd == "golden":
+        from .golden import model_dir_golden
+        r = model_dir_golden(args.model_dir, args.out, args.rows)
     elif args.cmd == "batch-invariant":
-        from .export import make_model_dir_batch_invariant
+        from .model_folder import make_model_dir_batch_invariant
         r = make_model_dir_batch_invariant(args.model_dir)
     elif args.cmd == "all":
         from .pipeline import run_all
         r = run_all(args)
     print(json.dumps(r, indent=1, default=str))
     return 0
+
+
+def _fail(message: str) -> int:
+    """A refused command: one line on stderr, exit status 2, nothing written."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -82,5 +82,5 @@ def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
 
 
 def export_classifier(clf: Classifier, path: str, shape) -> None:
-    from .export import export_plain
+    from .onnx_export import export_plain
     export_plain(clf, path, shape, ["image"], ["logits", "features"])

@@ -51,12 +51,14 @@ def load_digits16(size: int = 16) -> Dataset:
     return Dataset("digits16", [str(i) for i in range(10)], tx, ty, vx, vy)
 
 
-def load_image_folder(root: str, size: int, channels: int, held_out: float = 0.1) -> Dataset:
-    """One sub-folder of PNG/JPEG images per class (class names = folder names, sorted), resized
-    to size x size, gray (channels=1) or RGB (channels=3). For users' own data, e.g. CIFAR-10
-    exported as PNG folders."""
+def read_image_folder(root: str, size: int, channels: int):
+    """(class names, x [N, C, size, size] in [-1, 1], y [N]) of an image folder: one sub-folder of
+    PNG/JPEG images per class (class names = folder names, sorted), each image resized (bicubic)
+    to size x size, gray (channels=1) or RGB (channels=3)."""
     from PIL import Image
 
+    if not os.path.isdir(root):
+        raise ValueError(f"{root}: not a folder")
     classes = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
     if not classes:
         raise ValueError(f"{root}: no class sub-folders")
@@ -65,13 +67,20 @@ def load_image_folder(root: str, size: int, channels: int, held_out: float = 0.1
         for f in sorted(os.listdir(os.path.join(root, c))):
             if not f.lower().endswith((".png", ".jpg", ".jpeg")):
                 continue
-            im = Image.open(os.path.join(root, c, f)).convert("L" if channels == 1 else "RGB")
-            im = im.resize((size, size), Image.BICUBIC)
-            a = np.asarray(im, dtype=np.float32) / 127.5 - 1.0
+            with Image.open(os.path.join(root, c, f)) as im:
+                im = im.convert("L" if channels == 1 else "RGB").resize((size, size), Image.BICUBIC)
+                a = np.asarray(im, dtype=np.float32) / 127.5 - 1.0
             xs.append(a[None] if channels == 1 else a.transpose(2, 0, 1))
             ys.append(k)
-    x = torch.tensor(np.stack(xs))
-    y = torch.tensor(ys, dtype=torch.int64)
+    if not xs:
+        raise ValueError(f"{root}: no PNG or JPEG images in its class sub-folders")
+    return classes, torch.tensor(np.stack(xs)), torch.tensor(ys, dtype=torch.int64)
+
+
+def load_image_folder(root: str, size: int, channels: int, held_out: float = 0.1) -> Dataset:
+    """An image folder (read_image_folder) with a seeded, stratified held-out split. For users'
+    own data, e.g. CIFAR-10 exported as PNG folders."""
+    classes, x, y = read_image_folder(root, size, channels)
     n_out = max(len(classes), int(round(held_out * len(y))))
     tx, ty, vx, vy = _split(x, y, n_out, SPLIT_SEED)
     return Dataset(os.path.basename(os.path.normpath(root)), classes, tx, ty, vx, vy)

@@ -113,7 +113,9 @@ class UNet(nn.Module):
 
 
 class CM(nn.Module):
-    """The consistency function f(x, σ, c) of a conditional-only CM (classes 0..K-1)."""
+    """The consistency function f(x, σ, c) of a conditional-only CM (classes 0..K-1). Also the
+    JFDL alignment's adapter for this project's UNet (adapter.py): `class_table()` is the class
+    embedding, `denoise(x, σ, row)` is f with the class given as its row."""
 
     def __init__(self, net: UNet, sigma_min: float = SIGMA_MIN, sigma_data: float = SIGMA_DATA):
         super().__init__()
@@ -124,29 +126,52 @@ class CM(nn.Module):
     def class_table(self) -> torch.Tensor:
         return self.net.class_emb.weight
 
-    def forward(self, x, sigma, class_labels):
+    def denoise(self, x, sigma, class_vec):
         c_skip, c_out, c_in, c_noise = cm_scalings(sigma.to(x.dtype), self.sigma_min, self.sigma_data)
-        vec = F.embedding(class_labels, self.class_table())
-        out = self.net(x * c_in[:, None, None, None], c_noise, vec)
+        out = self.net(x * c_in[:, None, None, None], c_noise, class_vec)
         return c_skip[:, None, None, None] * x + c_out[:, None, None, None] * out
 
+    def forward(self, x, sigma, class_labels):
+        return self.denoise(x, sigma, F.embedding(class_labels, self.class_table()))
 
-class GuidedCM(CM):
-    """The JFDL model: the same (frozen) CM plus one learned row, the null-class guidance
-    embedding, at index K. Every CM weight is shared, untouched, with the CM."""
 
-    def __init__(self, cm: CM, init: str = "mean"):
-        super().__init__(cm.net, cm.sigma_min, cm.sigma_data)
-        w = cm.net.class_emb.weight.detach()
+class GuidedCM(nn.Module):
+    """The JFDL model of any CM adapter (adapter.py: `class_table()` [K, E] and
+    `denoise(x, σ, rows)`): the same frozen CM plus one learned row, the null-class guidance
+    embedding, at index K. Every CM weight is shared, untouched, with the CM.
+
+    The adapter's sub-modules and parameters are registered here under their own names, so the
+    JFDL model's state dict (and its ONNX graph's initializers) are the CM's, name for name, plus
+    `null_embedding`: what lets a test prove the JFDL graph carries the CM bit for bit."""
+
+    def __init__(self, cm: nn.Module, init: str = "mean"):
+        super().__init__()
+        object.__setattr__(self, "adapter", cm)  # not a sub-module: its children are, below
+        for name, child in cm.named_children():
+            self.add_module(name, child)
+        for name, p in cm.named_parameters(recurse=False):
+            self.register_parameter(name, p)
+        w = cm.class_table().detach()
         start = w.mean(0) if init == "mean" else torch.zeros_like(w[0])
         self.null_embedding = nn.Parameter(start.clone())
 
     @property
     def null_class(self) -> int:
-        return self.net.num_classes
+        return self.adapter.class_table().shape[0]
+
+    @property
+    def sigma_min(self) -> float:
+        return self.adapter.sigma_min
+
+    @property
+    def sigma_data(self) -> float:
+        return self.adapter.sigma_data
 
     def class_table(self) -> torch.Tensor:
-        return torch.cat([self.net.class_emb.weight, self.null_embedding[None]], dim=0)
+        return torch.cat([self.adapter.class_table(), self.null_embedding[None]], dim=0)
+
+    def forward(self, x, sigma, class_labels):
+        return self.adapter.denoise(x, sigma, F.embedding(class_labels, self.class_table()))
 
 
 def count_params(m: nn.Module) -> int:

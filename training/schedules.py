@@ -34,7 +34,9 @@ def ict_num_scales(k: int, total: int, s0: int = 10, s1: int = 1280) -> int:
     """iCT exponential discretisation curriculum: N(k) = min(s0 * 2^floor(k / K'), s1) + 1 with
     K' = floor(K / (log2(s1/s0) + 1))."""
     kp = max(1, math.floor(total / (math.log2(s1 / s0) + 1)))
-    return min(s0 * 2 ** (k // kp), s1) + 1
+    # the doubling count is capped where N reaches s1: 2**(k // kp) of a huge k (the stages ask
+    # for "the end of the curriculum" with k = 10**9) would be a billion-bit integer
+    return min(s0 * 2 ** min(k // kp, math.ceil(math.log2(s1 / s0))), s1) + 1
 
 
 def lognormal_level_probs(sigmas: torch.Tensor, p_mean: float = -1.1, p_std: float = 2.0) -> torch.Tensor:

@@ -83,24 +83,42 @@ def load_cm(stage0_dir: str, device=None) -> CM:
 
 def stage12_jfdl(data: Dataset, stage0_dir: str, out: str, stage1_iters: int = 800, stage2_iters: int = 800,
                  batch: int = 128, lr: float = 1e-2, seed: int = 1) -> dict:
-    """JFDL: freeze the CM, learn only the null embedding. Stage 1: unconditional consistency loss on
-    label-free data (labels replaced by the null class). Stage 2: joint-flow alignment loss.
-    Writes null_s1.pt (stage 1 alone) and null_s12.pt (stage 1 then stage 2) for the ablation."""
+    """JFDL on a stage-0 run of this project's UNet: align_null_embedding with the stage-2-alone
+    ablation. Writes null_s1.pt (stage 1 alone), null_s12.pt (stage 1 then stage 2) and
+    null_s2.pt (stage 2 alone)."""
     dev = pick_device()
+    return align_null_embedding(load_cm(stage0_dir, dev), data.train_x, data.train_y, out, stage1_iters, stage2_iters,
+                                batch, lr, seed, ablation=True, device=dev)
+
+
+def align_null_embedding(cm, x, y, out: str, stage1_iters: int = 800, stage2_iters: int = 800, batch: int = 128,
+                         lr: float = 1e-2, seed: int = 1, ablation: bool = False, device=None,
+                         checkpoint_null_only: bool = False) -> dict:
+    """JFDL on any CM adapter (adapter.py): freeze the CM, learn only the null embedding, a new
+    row of its class table (index K, initialised to the mean of the K rows). Stage 1: the
+    unconditional consistency loss on label-free data (labels replaced by the null class).
+    Stage 2: the joint-flow alignment loss on (image, label) pairs. `x` [N, C, H, W] in [-1, 1],
+    `y` [N] class indices 0…K−1. Writes null_s1.pt and null_s12.pt (and, with `ablation`,
+    null_s2.pt: stage 2 alone from the same start). `checkpoint_null_only` keeps the resumable
+    checkpoints to the one learned row (a 296M-parameter CM would otherwise be saved in each)."""
+    dev = device or pick_device()
     torch.manual_seed(seed)
-    cm = load_cm(stage0_dir, dev)
+    for p in cm.parameters():
+        p.requires_grad_(False)
+    cm.eval()
     final_scales = ict_num_scales(10 ** 9, 1)  # the end of the curriculum
-    g = GuidedCM(cm).to(dev)
-    g.eval()  # dropout off: the frozen CM is evaluated, not trained
     gen = torch.Generator(device=dev).manual_seed(seed)
-    x, y = data.train_x.to(dev), data.train_y.to(dev)
+    x, y = x.to(dev), y.to(dev)
     get = _batcher(x, y, batch, gen)
-    null = torch.full((batch,), g.null_class, dtype=torch.int64, device=dev)
     res = {}
 
-    def s1(step):
-        xb, _ = get()  # labels are not used: label-free data
-        return ct_loss(g, xb, null, final_scales, gen)
+    def s1_for(model):
+        null = torch.full((batch,), model.null_class, dtype=torch.int64, device=dev)
+
+        def f(step):
+            xb, _ = get()  # labels are not used: label-free data
+            return ct_loss(model, xb, null, final_scales, gen)
+        return f
 
     def s2_for(model):
         def f(step):
@@ -109,18 +127,32 @@ def stage12_jfdl(data: Dataset, stage0_dir: str, out: str, stage1_iters: int = 8
         return f
 
     def run(model, fn, n, name, desc):
-        r = train(model, [model.null_embedding], fn, n, os.path.join(out, name), lr, desc=desc, train_mode=False)
+        ckpt = _NullRow(model.null_embedding) if checkpoint_null_only else None
+        r = train(model, [model.null_embedding], fn, n, os.path.join(out, name), lr, desc=desc, train_mode=False,
+                  ckpt_module=ckpt)
         torch.save(model.null_embedding.detach().cpu(), os.path.join(out, f"null_{name}.pt"))
         return r
 
-    res["stage1"] = run(g, s1, stage1_iters, "s1", "stage1 uncond")
+    g = GuidedCM(cm).to(dev)
+    g.eval()  # dropout off: the frozen CM is evaluated, not trained
+    res["stage1"] = run(g, s1_for(g), stage1_iters, "s1", "stage1 uncond")
     res["stage2"] = run(g, s2_for(g), stage2_iters, "s12", "stage2 align")
-    # Stage 2 alone (from the mean-of-classes init), for the ablation table.
-    g2 = GuidedCM(cm).to(dev)
-    g2.eval()
-    res["stage2_only"] = run(g2, s2_for(g2), stage2_iters, "s2", "stage2 only")
-    json.dump(res, open(os.path.join(out, "result.json"), "w"), indent=1)
+    if ablation:  # stage 2 alone (from the mean-of-classes init), for the ablation table
+        g2 = GuidedCM(cm).to(dev)
+        g2.eval()
+        res["stage2_only"] = run(g2, s2_for(g2), stage2_iters, "s2", "stage2 only")
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "result.json"), "w") as f:
+        json.dump(res, f, indent=1)
     return res
+
+
+class _NullRow(torch.nn.Module):
+    """The one learned row, alone, for checkpoints."""
+
+    def __init__(self, p: torch.nn.Parameter):
+        super().__init__()
+        self.null_embedding = p
 
 
 def load_guided(stage0_dir: str, null_path: str, device=None) -> GuidedCM:

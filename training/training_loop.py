@@ -38,8 +38,11 @@ def measure_rate(step_fn: Callable[[int], torch.Tensor], probe: int = 60) -> flo
 def train(model: torch.nn.Module, params: Iterable[torch.nn.Parameter], loss_fn: Callable[[int], torch.Tensor],
           iters: int, out_dir: str, lr: float, ema: Optional[torch.nn.Module] = None, ema_decay: float = 0.9995,
           warmup: int = 0, ckpt_every: int = 1000, log_every: int = 50, desc: str = "train",
-          time_limit_s: Optional[float] = None, train_mode: bool = True) -> dict:
-    """Runs `iters` Adam steps of loss_fn(step); resumes from out_dir/checkpoint.pt if present."""
+          time_limit_s: Optional[float] = None, train_mode: bool = True,
+          ckpt_module: Optional[torch.nn.Module] = None) -> dict:
+    """Runs `iters` Adam steps of loss_fn(step); resumes from out_dir/checkpoint.pt if present.
+    The checkpoint holds `ckpt_module`'s state (the model's by default)."""
+    ckpt_module = ckpt_module if ckpt_module is not None else model
     os.makedirs(out_dir, exist_ok=True)
     params = list(params)
     opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999))
@@ -47,7 +50,7 @@ def train(model: torch.nn.Module, params: Iterable[torch.nn.Parameter], loss_fn:
     start = 0
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, map_location=next(model.parameters()).device)
-        model.load_state_dict(ck["model"])
+        ckpt_module.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         if ema is not None and ck.get("ema") is not None:
             ema.load_state_dict(ck["ema"])
@@ -56,7 +59,7 @@ def train(model: torch.nn.Module, params: Iterable[torch.nn.Parameter], loss_fn:
 
     def save(step):
         tmp = ckpt_path + ".tmp"
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(),
+        torch.save({"model": ckpt_module.state_dict(), "opt": opt.state_dict(),
                     "ema": ema.state_dict() if ema is not None else None, "step": step}, tmp)
         os.replace(tmp, ckpt_path)
 

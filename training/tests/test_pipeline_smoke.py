@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from training.data import load_image_folder
-from training.export import validate_manifest
+from training.manifest import validate_manifest
 from training.pipeline import run_all
 
 

@@ -39,3 +39,9 @@ def test_sampling_schedule_descends_from_sigma_max():
 
 def test_pseudo_huber_constant():
     assert math.isclose(pseudo_huber_c(3 * 32 * 32), 0.00054 * math.sqrt(3072))
+
+
+def test_ict_curriculum_end_is_reached_for_any_later_step():
+    # the JFDL stages ask for the end of the curriculum with k = 10**9 (once a billion-bit power of 2)
+    assert ict_num_scales(10 ** 9, 1) == ict_num_scales(10 ** 12, 8000) == 1281
+    assert [ict_num_scales(k, 8) for k in range(10)] == [11, 21, 41, 81, 161, 321, 641, 1281, 1281, 1281]

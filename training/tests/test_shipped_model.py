@@ -9,10 +9,11 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from training.export import validate_manifest
+from training.manifest import validate_manifest
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
-MODELS = [os.path.join(ROOT, "models", d) for d in ("digits16",)] + [os.path.join(ROOT, "test", "fixtures", "models", "tiny-rgb8")]
+MODELS = [os.path.join(ROOT, "models", d) for d in ("digits16",)] + [os.path.join(ROOT, "test", "fixtures", "models", "tiny-rgb8"),
+                                                                     os.path.join(ROOT, "test", "fixtures", "imported", "tiny-openai")]
 
 
 @pytest.mark.parametrize("folder", MODELS)
@@ -43,3 +44,17 @@ def test_digits16_metrics_reproduce_the_claim():
     assert h["jfdl_best_w"] > 1
     assert h["jfdl_at_best_w"]["accuracy"] > h["cm"]["accuracy"]
     assert h["fd_drop"] >= 0.20
+
+
+def test_model_card_is_written_from_the_manifest_and_metrics():
+    """The card writer rebuilds the shipped card from the folder's own model.json and
+    metrics.json, word for word: the card says nothing the measurements do not."""
+    from training.jsonfile import read_json
+    from training.model_card import model_card
+
+    folder = os.path.join(ROOT, "models", "digits16")
+    if not os.path.exists(os.path.join(folder, "metrics.json")):
+        pytest.skip("digits16 not exported")
+    with open(os.path.join(folder, "README.md"), encoding="utf-8") as f:
+        shipped = f.read()
+    assert model_card(read_json(os.path.join(folder, "model.json")), read_json(os.path.join(folder, "metrics.json"))) == shipped

@@ -10,7 +10,9 @@ import torch
 from onnx import numpy_helper
 
 from training.data import load_digits16
-from training.export import export_onnx, export_tiny, validate_manifest
+from training.manifest import validate_manifest
+from training.onnx_export import export_onnx
+from training.tiny import export_tiny
 from training.stages import load_cm, load_guided, stage0_consistency_training, stage12_jfdl
 
 SMALL = {"widths": [8, 16, 16], "blocks": 1, "emb": 16}
