@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
-import { testConfig } from '../src/config.js';
+import { testConfig } from './test-config.js';
 import { contractFeeds } from '../src/engine/session.js';
 import { ManifestSchema } from '../src/models/manifest.js';
 import { decodePlanar } from './helpers.js';
