@@ -142,7 +142,7 @@ export function retriesFromLog(log: string): { requests: number; retried: number
   let retried = 0;
   let redispatched = 0;
   let retries = 0;
-  for (const m of log.matchAll(/ \d+\/\d+\/\d+\/\d+\/(\+?)(\d+) \d+\/\d+\s+"POST /g) {
+  for (const m of log.matchAll(/ \d+\/\d+\/\d+\/\d+\/(\+?)(\d+) \d+\/\d+\s+"POST \//g)) {
     requests++;
     const n = Number(m[2]);
     retries += n;
