@@ -61,7 +61,7 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
 
   const launch = async (r: Replica) => {
     r.generation++;
-    r.name = `jfdl-${o.suite}-${process.pid}-${r.server}-${r.generation}`;
+    r.name = `jfdl-${o.suite}-${r.server}-${r.generation}`;
     await runContainer({ name: r.name, port: r.port, suite: o.suite, env, image: o.image });
   };
 

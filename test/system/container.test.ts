@@ -82,6 +82,9 @@ describe('the cpu image, built and run with podman', { skip: skip ?? false, time
     assert.equal((await exec(NAME, ['node', '-e', probe('/app/dist/x.js')])).stdout.trim(), 'EROFS');
     assert.equal((await exec(NAME, ['node', '-e', probe('/etc/x')])).stdout.trim(), 'EROFS');
     assert.equal((await exec(NAME, ['node', '-e', probe('/tmp/x')])).stdout.trim(), 'written');
+    // the Kubernetes manifests' preStop hook runs `sleep` in this image
+    const preStop = await exec(NAME, ['sleep', '0']);
+    assert.equal(preStop.code, 0, `sleep in the image: ${preStop.stderr}`);
   });
 
   test('the HEALTHCHECK command passes against the running container', async () => {

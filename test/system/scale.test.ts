@@ -12,8 +12,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { parse } from 'yaml';
 import { serverStates, stats, retriesFromLog } from '../../scripts/container/haproxy.js';
 import { startDeployment, type Deployment } from '../../scripts/container/deployment.js';
 import { buildImage, removeSuite, unavailable } from '../../scripts/container/podman.js';
@@ -22,9 +23,12 @@ import { steadyLoad } from './steady-load.js';
 
 const SUITE = 'scale';
 const REPLICAS = 3;
-// the Kubernetes manifests' values (deploy/cpu/deployment.yaml)
-const DRAIN_MS = 25_000;
-const GRACE_S = 40;
+// the Kubernetes manifest's shutdown timing (deploy/cpu/deployment.yaml): the drain deadline,
+// and the grace period before SIGKILL (podman stop --time)
+const manifest = parse(readFileSync('deploy/cpu/deployment.yaml', 'utf8'));
+const pod = manifest.spec.template.spec;
+const DRAIN_MS = Number(pod.containers[0].env.find((e: { name: string }) => e.name === 'SHUTDOWN_DRAIN_MS').value);
+const GRACE_S = Number(pod.terminationGracePeriodSeconds);
 const RATE = 20; // requests/s: a steady load well under what one replica serves on one core
 const STEADY_MS = 3000;
 
