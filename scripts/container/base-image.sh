@@ -75,6 +75,7 @@ tar -C "$ROOTFS" --numeric-owner -c . | podman import \
   --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
   --change "ENV NODE_VERSION=$NODE_VERSION" \
   --change "LABEL org.opencontainers.image.description=debootstrap $SUITE minbase + node $NODE_VERSION (local stand-in for node:$NODE_MAJOR-$SUITE-slim)" \
+  --change "LABEL io.jfdl-serve.base=$TAG" \
   --change 'CMD ["node"]' \
   "${CHANGES[@]}" \
   - "$TAG" >&2
