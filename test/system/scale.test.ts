@@ -138,6 +138,8 @@ describe('rolling restart of 3 replicas behind haproxy under steady load', { ski
     const rows = await stats(dep.statsPort);
     const backend = rows.find((x) => x.pxname === 'jfdl' && x.svname === 'BACKEND')!;
     const servers = rows.filter((x) => x.pxname === 'jfdl' && /^r\d$/.test(x.svname));
+    // haproxy writes a request's log line when it ends; give the last lines a moment to arrive
+    for (let i = 0; i < 100 && retriesFromLog(dep.haproxy.log()).requests < out.sent; i++) await sleep(20);
     const log = retriesFromLog(dep.haproxy.log());
     figures.load = { rate_per_s: RATE, ...out };
     figures.haproxy = {
