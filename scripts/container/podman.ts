@@ -100,7 +100,8 @@ export async function buildImage(target: 'cpu' | 'cuda' = 'cpu', tag = IMAGE, ti
   // Bounded growth of the layer cache on a machine that builds often (CI): the intermediate
   // images of builds on the local base (they inherit its label) are dropped once a week old.
   await podman(['image', 'prune', '--force', '--filter', 'dangling=true', '--filter', 'label=io.jfdl-serve.base', '--filter', 'until=168h'], 120_000);
-  const steps = (r.stdout.match(/STEP \d+\/\d+:/g) ?? []).length;
+  // FROM lines are not steps that can come from the cache
+  const steps = (r.stdout.match(/STEP \d+\/\d+: (?!FROM )/g) ?? []).length;
   const cachedSteps = (r.stdout.match(/^--> Using cache /gm) ?? []).length;
   return { image: tag, base: base.image, baseMs: base.ms, buildMs: r.ms, cachedSteps, steps };
 }

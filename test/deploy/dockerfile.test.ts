@@ -216,7 +216,11 @@ describe('Dockerfile', () => {
     for (const big of ['node_modules', 'dist', '.git', 'runs', 'training', 'test']) assert.ok(ignored(big), `${big} excluded`);
   });
 
-  test('the install and build commands succeed in a clean copy of the context; the production install starts the server', { timeout: 240_000 }, async () => {
+  // Where podman runs, `npm run test:container` builds and runs the image for real and checks the
+  // same (production dependencies only, the server starting); .ci/run, which runs it, skips this
+  // stand-in to keep CI within its time budget.
+  const real = process.env.SKIP_DOCKERFILE_EMULATION === '1' ? 'SKIP_DOCKERFILE_EMULATION=1: the image is built and run by npm run test:container' : false;
+  test('the install and build commands succeed in a clean copy of the context; the production install starts the server', { timeout: 240_000, skip: real }, async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'jfdl-docker-'));
     try {
       // the build context after .dockerignore

@@ -57,7 +57,7 @@ describe('the cpu image, built and run with podman', { skip: skip ?? false, time
     t.diagnostic(`image ${IMAGE}: ${figures.image_size_mb} MB (uncompressed); base ${build.base} ready in ${figures.base_image_s} s; build ${figures.build_s} s with ${figures.build_steps_cached} steps from cache`);
   });
 
-  test('cold start: podman run to /readyz 200; non-root, read-only root filesystem, no capabilities', async (t) => {
+  test('cold start: podman run to /readyz 200; non-root, read-only root filesystem, no capabilities; production dependencies only', async (t) => {
     const t0 = Date.now();
     await runContainer({ name: NAME, port, suite: SUITE, env: { SHUTDOWN_DRAIN_MS: String(DRAIN_MS), LOG_LEVEL: 'info' } });
     await waitStatus(port, '/healthz', 200, 60_000, 20);
@@ -82,6 +82,24 @@ describe('the cpu image, built and run with podman', { skip: skip ?? false, time
     assert.equal((await exec(NAME, ['node', '-e', probe('/app/dist/x.js')])).stdout.trim(), 'EROFS');
     assert.equal((await exec(NAME, ['node', '-e', probe('/etc/x')])).stdout.trim(), 'EROFS');
     assert.equal((await exec(NAME, ['node', '-e', probe('/tmp/x')])).stdout.trim(), 'written');
+    // production dependencies only: every runtime dependency, no package the lock file marks
+    // dev-only (typescript, tsx, test tools), and onnxruntime's native libraries for this platform only
+    const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { dependencies: Record<string, string> };
+    const lock = JSON.parse(readFileSync('package-lock.json', 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+    const devOnly = Object.entries(lock.packages).filter(([p, v]) => v.dev && p.startsWith('node_modules/')).map(([p]) => p);
+    assert.ok(devOnly.includes('node_modules/typescript') && devOnly.includes('node_modules/tsx'));
+    const listing = await exec(NAME, ['node', '-e', `
+      const fs = require('fs'), [dev, deps] = JSON.parse(process.argv[1]);
+      const ort = 'node_modules/onnxruntime-node/bin/napi-v6';
+      console.log(JSON.stringify({
+        dev: dev.filter((p) => fs.existsSync(p)),
+        missing: deps.filter((d) => !fs.existsSync('node_modules/' + d)),
+        ort: fs.readdirSync(ort).flatMap((os) => fs.readdirSync(ort + '/' + os).map((a) => os + '/' + a)),
+      }));`, JSON.stringify([devOnly, Object.keys(pkg.dependencies)])]);
+    const found = JSON.parse(listing.stdout) as { dev: string[]; missing: string[]; ort: string[] };
+    assert.deepEqual(found.dev, [], 'no dev-only package in the image');
+    assert.deepEqual(found.missing, [], 'every runtime dependency in the image');
+    assert.deepEqual(found.ort, ['linux/x64'], "onnxruntime's libraries for this platform only");
     // the Kubernetes manifests' preStop hook runs `sleep` in this image
     const preStop = await exec(NAME, ['sleep', '0']);
     assert.equal(preStop.code, 0, `sleep in the image: ${preStop.stderr}`);
