@@ -19,7 +19,7 @@ import { serverStates, stats, retriesFromLog } from '../../scripts/container/hap
 import { startDeployment, type Deployment } from '../../scripts/container/deployment.js';
 import { buildImage, removeSuite, unavailable } from '../../scripts/container/podman.js';
 import { request } from './http.js';
-import { steadyLoad } from './steady-load.js';
+import { steadyLoad, type LoadOutcome } from './steady-load.js';
 
 const SUITE = 'scale';
 const REPLICAS = 3;
@@ -107,6 +107,7 @@ describe('rolling restart of 3 replicas behind haproxy under steady load', { ski
     const dep = d!;
     const load = steadyLoad(dep.port, { ratePerS: RATE, maxSeconds: 600, maxInFlight: 64, model: 'digits16', classes: 10 });
     const rounds: Array<Record<string, number | string>> = [];
+    let out: LoadOutcome;
     try {
       await sleep(STEADY_MS);
       for (const r of dep.replicas) {
@@ -133,8 +134,9 @@ describe('rolling restart of 3 replicas behind haproxy under steady load', { ski
       await sleep(STEADY_MS);
     } finally {
       figures.rounds = rounds;
+      // also on failure: the load stops and every request sent gets its answer (bounded)
+      out = await load.stop();
     }
-    const out = await load.stop();
     const rows = await stats(dep.statsPort);
     const backend = rows.find((x) => x.pxname === 'jfdl' && x.svname === 'BACKEND')!;
     const servers = rows.filter((x) => x.pxname === 'jfdl' && /^r\d$/.test(x.svname));
