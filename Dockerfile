@@ -1,15 +1,20 @@
 # syntax=docker/dockerfile:1
-# jfdl-serve: a build stage (npm ci, tsc) and two runtime targets.
+# jfdl-serve: a build stage (npm ci, tsc), production-only dependency stages, the application
+# files both targets share, and two runtime targets.
 #   docker build --target cpu  -t jfdl-serve:cpu  .      (the default target: the last stage)
 #   docker build --target cuda -t jfdl-serve:cuda .
-# test/deploy/dockerfile.test.ts checks this file without a Docker engine and runs its install
-# and build commands in a clean copy of the build context.
+# With podman, add --format docker (keeps the HEALTHCHECK). Where registry images cannot be
+# pulled, NODE_IMAGE names a local stand-in (scripts/container/base-image.sh makes one):
+#   podman build --format docker --build-arg NODE_IMAGE=localhost/jfdl-node-base:… --target cpu .
+# test/deploy/dockerfile.test.ts checks this file as text; test/system/container.test.ts
+# (npm run test:container) builds the cpu target and runs it.
 
-ARG NODE_VERSION=20
+# the Node.js 20 base: the official slim image, or any image with node and npm in /usr/local
+ARG NODE_IMAGE=node:20-bookworm-slim
 ARG CUDA_IMAGE=nvidia/cuda:12.6.3-cudnn-runtime-ubuntu24.04
 
-# ---------- node: the Node.js binary, also copied into the CUDA image ----------
-FROM node:${NODE_VERSION}-bookworm-slim AS node
+# ---------- node: the Node.js base, also the source of the node binary in the CUDA image ----------
+FROM ${NODE_IMAGE} AS node
 
 # ---------- build: every dependency, TypeScript compiled to dist/ ----------
 FROM node AS build
@@ -17,43 +22,60 @@ WORKDIR /app
 # the CPU build of onnxruntime ships inside the npm package; nothing to download here
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --no-audit --no-fund
+# npm's download cache outlives the layer, so a changed lock file re-downloads only what changed
+RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
 RUN npm run build
 
 # ---------- production dependencies only (no TypeScript, tsx, test tools) ----------
+# onnxruntime-node ships its native library for every OS and CPU (≈ 290 MB); only this
+# platform's is kept (≈ 45 MB).
 FROM node AS deps-cpu
 WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --omit=dev --no-audit --no-fund \
+ && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 ! -path "*/linux/$(node -p process.arch)" -exec rm -rf {} + \
+ && find node_modules/onnxruntime-node/bin -type d -empty -delete
 
 FROM node AS deps-cuda
 WORKDIR /app
-# onnxruntime-node's install script fetches its CUDA 12 execution provider
 ENV ONNXRUNTIME_NODE_INSTALL=cuda12
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# onnxruntime-node's install script fetches its CUDA 12 execution provider (from NuGet, outside
+# the npm registry). It is run explicitly, since npm versions differ in whether they run
+# dependencies' install scripts.
+RUN --mount=type=cache,target=/root/.npm,sharing=locked npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && node node_modules/onnxruntime-node/script/install.js \
+ && test -f node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so \
+ && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 ! -path "*/linux/$(node -p process.arch)" -exec rm -rf {} + \
+ && find node_modules/onnxruntime-node/bin -type d -empty -delete
+
+# ---------- app: what both runtime targets carry besides node_modules ----------
+FROM scratch AS app
+COPY --from=build /app/dist /app/dist
+# package.json: "type": "module" and the version /openapi.json reports; public/: the playground page
+COPY package.json /app/
+COPY public /app/public
+# the bundled models; mount a volume on /app/models to serve others
+COPY models /app/models
 
 # ---------- cuda: NVIDIA CUDA 12 + cuDNN 9 runtime ----------
 FROM ${CUDA_IMAGE} AS cuda
 COPY --from=node /usr/local/bin/node /usr/local/bin/node
-RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --home-dir /app app
+# files stay root-owned and read-only to the service's user: it never writes to its own code
+RUN groupadd --gid 10001 app && useradd --uid 10001 --gid app --no-create-home --home-dir /app --shell /usr/sbin/nologin app
 WORKDIR /app
 ENV NODE_ENV=production \
     EXECUTION_PROVIDERS=cuda,cpu \
     MODELS_DIR=/app/models \
     HOST=0.0.0.0 \
     PORT=8080
-COPY --from=deps-cuda --chown=app:app /app/node_modules ./node_modules
-COPY --from=build --chown=app:app /app/dist ./dist
-# package.json: "type": "module" and the version /openapi.json reports; public/: the playground page
-COPY --chown=app:app package.json ./
-COPY --chown=app:app public ./public
-# the bundled models; mount a volume on /app/models to serve others
-COPY --chown=app:app models ./models
-USER app
+COPY --from=deps-cuda /app/node_modules ./node_modules
+COPY --from=app /app ./
+# numeric, so that Kubernetes' runAsNonRoot can verify it without reading /etc/passwd
+USER 10001:10001
 EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
@@ -61,21 +83,17 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
 CMD ["node", "dist/server.js"]
 
 # ---------- cpu: slim Node base (default target) ----------
-FROM node:${NODE_VERSION}-bookworm-slim AS cpu
+FROM node AS cpu
+RUN groupadd --gid 10001 app && useradd --uid 10001 --gid app --no-create-home --home-dir /app --shell /usr/sbin/nologin app
 WORKDIR /app
 ENV NODE_ENV=production \
     EXECUTION_PROVIDERS=cpu \
     MODELS_DIR=/app/models \
     HOST=0.0.0.0 \
     PORT=8080
-COPY --from=deps-cpu --chown=node:node /app/node_modules ./node_modules
-COPY --from=build --chown=node:node /app/dist ./dist
-# package.json: "type": "module" and the version /openapi.json reports; public/: the playground page
-COPY --chown=node:node package.json ./
-COPY --chown=node:node public ./public
-# the bundled models; mount a volume on /app/models to serve others
-COPY --chown=node:node models ./models
-USER node
+COPY --from=deps-cpu /app/node_modules ./node_modules
+COPY --from=app /app ./
+USER 10001:10001
 EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \

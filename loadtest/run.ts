@@ -10,11 +10,17 @@
  * loadtest/results/loadtest.json. The server runs with QUEUE_LIMIT=128 (LOADTEST_QUEUE_LIMIT) so
  * that overload shows backpressure (fast 503 + Retry-After) rather than only a longer queue.
  * Every phase is bounded in time (LOADTEST_SECONDS scales a, b; c is 30 s) and count.
+ *
+ * `npm run loadtest -- --target URL [--label TEXT]` drives an already running deployment instead
+ * (haproxy in front of replicas, e.g. `npm run deploy:local`): no server of its own, the same
+ * phases against URL, the deployment's own configuration (its QUEUE_LIMIT), results written to
+ * loadtest/results/loadtest-target.json (--out to change).
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import autocannon, { type Options, type Result } from 'autocannon';
-import { fmt, guidanceOf, machine, mixedBody, pickModel, rng, startServer } from './common.js';
+import { fmt, guidanceOf, machine, mixedBody, pickModel, rng, startServer, type RunningServer } from './common.js';
 
 const SECONDS = Number(process.env.LOADTEST_SECONDS ?? 15);
 const OVERLOAD_SECONDS = Number(process.env.LOADTEST_OVERLOAD_SECONDS ?? 30);
@@ -22,10 +28,13 @@ const PORT = Number(process.env.LOADTEST_PORT ?? 18090);
 const QUEUE_LIMIT = Number(process.env.LOADTEST_QUEUE_LIMIT ?? 128);
 const MAX_REQUESTS = 500_000;
 
+const { values: args } = parseArgs({ options: { target: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' } } });
+const target = args.target ? new URL(args.target) : null;
+if (target && target.protocol !== 'http:') throw new Error(`--target: an http:// URL (got ${args.target})`);
 const m = pickModel();
-const url = `http://127.0.0.1:${PORT}`;
+const url = target ? target.origin : `http://127.0.0.1:${PORT}`;
 const headers = { 'content-type': 'application/json' };
-console.log(`loadtest: model ${m.graph.model} (${m.manifest.image.channels}×${m.manifest.image.height}×${m.manifest.image.width}) on ${url}, QUEUE_LIMIT ${QUEUE_LIMIT}`);
+console.log(`loadtest: model ${m.graph.model} (${m.manifest.image.channels}×${m.manifest.image.height}×${m.manifest.image.width}) on ${url}, ${target ? `a running deployment${args.label ? ` (${args.label})` : ''}` : `QUEUE_LIMIT ${QUEUE_LIMIT}`}`);
 
 /** autocannon with a progress line every 5 s (works without a TTY too). */
 function cannon(name: string, o: Omit<Options, 'url'>): Promise<Result> {
@@ -53,9 +62,9 @@ function mixedRequests(seed: number) {
   ];
 }
 
-function probe(port: number, seconds: number): Promise<Result | null> {
+function probe(base: string, seconds: number): Promise<Result | null> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['loadtest/probe.mjs', String(port), String(seconds), '20'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['loadtest/probe.mjs', base, String(seconds), '20'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (c) => (out += c));
     child.on('close', () => {
@@ -103,7 +112,17 @@ function row(scenario: string, connections: number, r: Result, imagesPerRequest 
   };
 }
 
-const server = await startServer(m, PORT, { QUEUE_LIMIT: String(QUEUE_LIMIT), REQUEST_DEADLINE_MS: '30000' });
+/** A deployment under test must be ready and serve the model this run sends. */
+async function checkTarget(): Promise<void> {
+  const ready = await fetch(`${url}/readyz`).then((r) => r.status, (e: Error) => e.message);
+  if (ready !== 200) throw new Error(`--target ${url}: /readyz answered ${ready}`);
+  const models = (await fetch(`${url}/v1/models`).then((r) => r.json())) as { models?: Array<{ name: string }> };
+  if (!models.models?.some((x) => x.name === m.graph.model)) throw new Error(`--target ${url} does not serve ${m.graph.model}`);
+}
+
+let server: RunningServer | null = null;
+if (target) await checkTarget();
+else server = await startServer(m, PORT, { QUEUE_LIMIT: String(QUEUE_LIMIT), REQUEST_DEADLINE_MS: '30000' });
 const rows: Row[] = [];
 let probeResult: Result | null = null;
 try {
@@ -115,7 +134,7 @@ try {
   rows.push(row('(a) latency, 1 client', 1, await cannon('(a)', { connections: 1, duration: SECONDS, requests: [{ method: 'POST', path: '/v1/generate', headers, body }] })));
 
   console.log(`(b) throughput: 64 clients, mixed steps 1–4 and guidance 0–4, ${SECONDS}s; (d) /healthz probed meanwhile`);
-  const probing = probe(PORT, Math.max(1, SECONDS - 1));
+  const probing = probe(url, Math.max(1, SECONDS - 1));
   rows.push(row('(b) throughput, mixed', 64, await cannon('(b)', { connections: 64, duration: SECONDS, requests: mixedRequests(11) })));
   probeResult = await probing;
 
@@ -128,8 +147,10 @@ try {
   const after = await fetch(`${url}/healthz`).then((r) => r.status, () => 0);
   if (after !== 200) throw new Error(`server unhealthy after overload (${after})`);
 } finally {
-  const code = await server.stop();
-  if (code !== 0) console.error(`server exited with ${code}`);
+  if (server) {
+    const code = await server.stop();
+    if (code !== 0) console.error(`server exited with ${code}`);
+  }
 }
 
 if (probeResult) {
@@ -165,9 +186,8 @@ const table = [
 ].join('\n');
 console.log(`\n${table}\n`);
 console.log('requests/s counts every answer (2xx and non-2xx); images/s counts 2xx only; latency is over all answers.');
+const out = args.out ?? (target ? 'loadtest/results/loadtest-target.json' : 'loadtest/results/loadtest.json');
 mkdirSync('loadtest/results', { recursive: true });
-writeFileSync(
-  'loadtest/results/loadtest.json',
-  JSON.stringify({ date: new Date().toISOString(), machine: machine(), model: m.graph.model, queue_limit: QUEUE_LIMIT, rows, table }, null, 2) + '\n',
-);
-console.log('written loadtest/results/loadtest.json');
+const setup = target ? { target: url, label: args.label ?? null } : { queue_limit: QUEUE_LIMIT };
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine: machine(), model: m.graph.model, ...setup, rows, table }, null, 2) + '\n');
+console.log(`written ${out}`);

@@ -55,7 +55,7 @@ export const ConfigSchema = z.object({
     .default('false')
     .transform((s): boolean | number | string => (s === 'true' ? true : s === 'false' ? false : /^\d+$/.test(s) ? Number(s) : s))
     .describe('fastify trustProxy: false, true, hop count, or comma-separated proxy addresses (client IP for rate limits and logs)'),
-  SHUTDOWN_DRAIN_MS: int(0, 3_600_000).default(25_000).describe('on SIGTERM/SIGINT, how long in-flight requests may take to finish before exit'),
+  SHUTDOWN_DRAIN_MS: int(0, 3_600_000).default(30_000).describe('on SIGTERM/SIGINT, how long in-flight requests may take to finish before exit (≥ REQUEST_DEADLINE_MS: an accepted request ends, 200 or 504, before the drain gives up on it)'),
 });
 
 /** Variables whose values never appear in messages or logs. */
