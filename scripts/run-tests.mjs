@@ -41,7 +41,7 @@ if (!filter.length && process.env.SKIP_PYTHON_TESTS !== '1') {
   const probe = spawnSync(py, ['-c', 'import torch, onnx, sklearn, scipy, pytest, jsonschema, PIL'], { stdio: 'ignore' });
   if (probe.status !== 0) {
     console.error(`\nPython tests not run: ${py} lacks torch/onnx/sklearn/scipy/pytest/jsonschema/PIL. Install them with\n` +
-      '  apt-get install python3-torch python3-onnx python3-sklearn python3-scipy python3-pytest python3-tqdm python3-jsonschema python3-pil\n' +
+      '  apt-get install python3-torch python3-onnx python3-sklearn python3-scipy python3-pytest python3-tqdm python3-jsonschema python3-pil dataset-fashion-mnist\n' +
       'or set SKIP_PYTHON_TESTS=1 to run the TypeScript suite alone.');
     pyStatus = 1;
   } else {

@@ -43,16 +43,22 @@ def main(argv=None):
 
     for name, hlp in [("evaluate", "classifier, metrics grid, normality tests, sample grid"),
                       ("export", "ONNX graphs, manifest, golden vectors, model card"),
-                      ("all", "every stage from scratch")]:
+                      ("all", "every stage of a shipped dataset's model, resumable (stage 0, JFDL, evaluation, "
+                              "export)")]:
         p = sub.add_parser(name, help=hlp)
-        p.add_argument("--out", default="runs/digits16")
-        p.add_argument("--model-dir", default="models/digits16")
+        p.add_argument("--dataset", default="digits16", help="digits16 or fashion-mnist (training/presets.py)")
+        p.add_argument("--out", default=None, help="the run folder (default runs/<dataset>)")
+        p.add_argument("--model-dir", default=None, help="default: the dataset's models/<name>")
+        p.add_argument("--golden", default=None, help="golden vectors (default: the dataset's test/golden/<name>.json)")
         p.add_argument("--images-per-class", type=int, default=100)
         p.add_argument("--run", default=None, help="evaluate only this run (a sub-folder of --out)")
+        p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
         if name == "all":
-            p.add_argument("--iters", type=int, default=4000)
-            p.add_argument("--minutes", type=float, default=None)
-            p.add_argument("--batch", type=int, default=128)
+            p.add_argument("--iters", type=int, default=4000, help="stage-0 iterations (or --minutes)")
+            p.add_argument("--minutes", type=float, default=None, help="size stage 0 to this time budget")
+            p.add_argument("--batch", type=int, default=None, help="default: the dataset's preset (128)")
+            p.add_argument("--stage1-iters", type=int, default=800)
+            p.add_argument("--stage2-iters", type=int, default=800)
     de = sub.add_parser("debias-ema", help="bias-correct a stage-0 EMA kept with a fixed decay from step 0")
     de.add_argument("--out", default="runs/digits16")
     de.add_argument("--decay", type=float, default=0.9999)
@@ -99,6 +105,12 @@ def main(argv=None):
 
     args = ap.parse_args(argv)
     from . import data as D
+
+    if args.cmd in ("evaluate", "export", "all"):
+        from .presets import PRESETS
+        if args.dataset not in PRESETS:
+            return _fail(f"--dataset {args.dataset!r}: one of {sorted(PRESETS)}")
+        args.out = args.out or f"runs/{args.dataset}"
 
     if getattr(args, "threads", 0):
         import torch
@@ -165,10 +177,10 @@ def main(argv=None):
                                                      [int(v) for v in args.parallel_batch_sizes.split(",")])
     elif args.cmd == "evaluate":
         from .evaluate import evaluate_all
-        r = evaluate_all(args.out, args.images_per_class, args.model_dir, args.run)
+        r = evaluate_all(args.out, args.images_per_class, args.model_dir, args.run, args.dataset, args.threads)
     elif args.cmd == "export":
         from .export import export_all
-        r = export_all(args.out, args.model_dir)
+        r = export_all(args.out, args.model_dir, args.golden, args.dataset)
     elif args.cmd == "tiny":
         from .tiny import export_tiny
         r = export_tiny(args.dir, args.golden)

@@ -14,13 +14,14 @@ from .data import Dataset
 
 
 class Classifier(nn.Module):
-    def __init__(self, channels: int = 1, num_classes: int = 10, feat: int = 64):
+    def __init__(self, channels: int = 1, num_classes: int = 10, feat: int = 64, size: int = 16):
         super().__init__()
+        side = ((size + 1) // 2 + 1) // 2  # after two stride-2 convolutions: ceil(ceil(size / 2) / 2)
         self.body = nn.Sequential(
             nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(),
             nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
             nn.Conv2d(64, 64, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Flatten(), nn.Dropout(0.3), nn.Linear(64 * 16, 128), nn.ReLU(), nn.Linear(128, feat), nn.ReLU())
+            nn.Flatten(), nn.Dropout(0.3), nn.Linear(64 * side * side, 128), nn.ReLU(), nn.Linear(128, feat), nn.ReLU())
         self.head = nn.Linear(feat, num_classes)
 
     def forward(self, x):
@@ -29,7 +30,7 @@ class Classifier(nn.Module):
 
 
 def _shift(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Random ±1 pixel translations: cheap augmentation that keeps digits readable."""
+    """Random ±1 pixel translations: cheap augmentation that keeps digits and garments readable."""
     dx, dy = torch.randint(-1, 2, (2,), generator=g).tolist()
     return torch.roll(x, shifts=(dy, dx), dims=(2, 3))
 
@@ -37,7 +38,7 @@ def _shift(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 def train_classifier(data: Dataset, epochs: int = 40, seed: int = 0) -> tuple:
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
-    clf = Classifier(data.shape[0], len(data.classes))
+    clf = Classifier(data.shape[0], len(data.classes), size=data.shape[-1])
     opt = torch.optim.Adam(clf.parameters(), lr=1e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     x, y = data.train_x, data.train_y

@@ -12,13 +12,13 @@ import numpy as np
 import torch
 
 from .classifier import Classifier, export_classifier, frechet_distance, predict, train_classifier
-from .data import load_digits16
+from .data import load
+from .presets import preset
 from .sampler import sample
 from .stages import load_cm, load_guided
 
 EVAL_SEED = 2026
 W_GRID = [0.0] + [round(1.0 + 0.1 * k, 1) for k in range(11)] + [3.0, 4.0]
-SIGMA_MID_GRID = [0.5, 0.8, 1.2, 1.6, 2.0, 2.5, 3.0, 4.0]
 
 
 def generate(model, n_per_class: int, num_classes: int, sigmas, w=1.0, sampler="ode", null_class=None,
@@ -69,44 +69,56 @@ def normality_table(cm, guided, data, sigmas=(0.05, 0.2, 1.0, 5.0, 20.0, 80.0), 
     return rows
 
 
-def sample_grid(model, null_class, sigmas, path, ws=(0.0, 1.0, 1.2, 1.4, 2.0, 3.0), num_classes=10, scale=4,
-                seed=EVAL_SEED):
+GRID_WS = (0.0, 1.0, 1.2, 1.4, 2.0, 3.0)
+
+
+def sample_grid(model, null_class, sigmas, path, ws=GRID_WS, num_classes=10, scale=4, seed=EVAL_SEED, shape=(1, 16, 16)):
     """Rows = classes, columns = guidance w; each row one seed, so only w changes along a row."""
     from PIL import Image
 
     tiles = []
     for c in range(num_classes):
-        row = [sample(model, [c], [seed], [c], sigmas, w, "ode", null_class)[0, 0] for w in ws]
+        row = [sample(model, [c], [seed], [c], sigmas, w, "ode", null_class, shape=shape)[0, 0] for w in ws]
         tiles.append(np.concatenate([np.pad(t, 1, constant_values=128) for t in row], axis=1))
     img = np.concatenate(tiles, axis=0)
     Image.fromarray(img).resize((img.shape[1] * scale, img.shape[0] * scale), Image.NEAREST).save(path)
 
 
-def evaluate_all(out: str, n_per_class: int = 100, model_dir: str = "models/digits16", run: str = None) -> dict:
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+def evaluate_all(out: str, n_per_class: int = 100, model_dir: str = None, run: str = None,
+                 dataset: str = "digits16", threads: int = 0) -> dict:
+    p = preset(dataset)
+    model_dir = model_dir or p.model_dir
+    torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
     t0 = time.time()
-    data = load_digits16()
+    data = load(dataset)
     K = len(data.classes)
+    shape = data.shape
     os.makedirs(model_dir, exist_ok=True)
     clf_path = os.path.join(out, "classifier.pt")
-    clf = Classifier(1, K)
+    clf = Classifier(shape[0], K, size=shape[-1])
     if os.path.exists(clf_path):
         clf.load_state_dict(torch.load(clf_path))
         clf.eval()
         clf_acc = float((predict(clf, data.test_x)[0].argmax(1) == data.test_y).float().mean())
     else:
-        clf, clf_acc = train_classifier(data)
+        clf, clf_acc = train_classifier(data, epochs=p.classifier_epochs)
         torch.save(clf.state_dict(), clf_path)
+    print(f"classifier: held-out accuracy {clf_acc:.4f}", flush=True)
     export_classifier(clf, os.path.join(model_dir, "classifier.onnx"), data.shape)
     real_feats = predict(clf, data.test_x)[1].numpy().astype(np.float64)
-    res = {"classifier": {"held_out_accuracy": round(clf_acc, 4), "held_out_images": len(data.test_y),
+    res = {"dataset": dataset,
+           "classifier": {"held_out_accuracy": round(clf_acc, 4), "held_out_images": len(data.test_y),
                           "train_images": len(data.train_y)},
            "images_per_setting": n_per_class * K, "eval_seed": EVAL_SEED}
     real = score(clf, real_feats, data.test_x, data.test_y)
-    res["real_held_out"] = real  # the floor: held-out real images scored against themselves
+    res["real_held_out"] = real  # held-out real images scored against themselves
+    # the floor of the Fréchet distance at this sample size: as many real training images as a
+    # setting generates (a fixed, seeded draw), scored against the held-out images
+    pick = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(EVAL_SEED))[:n_per_class * K]
+    res["real_train_floor"] = dict(score(clf, real_feats, data.train_x[pick], data.train_y[pick]), images=len(pick))
 
     def ev(model, sig, w=1.0, sampler="ode", null=None):
-        x, y = generate(model, n_per_class, K, sig, w, sampler, null)
+        x, y = generate(model, n_per_class, K, sig, w, sampler, null, shape=shape)
         return score(clf, real_feats, x, y)
 
     runs = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d, "stage0"))) if run is None else [run]
@@ -116,7 +128,7 @@ def evaluate_all(out: str, n_per_class: int = 100, model_dir: str = "models/digi
         cm = load_cm(os.path.join(out, r, "stage0"))
         e = {"1step": ev(cm, [80.0])}
         for smp in ("ode", "consistency"):
-            e[f"2step_{smp}"] = {str(s): ev(cm, [80.0, s], sampler=smp) for s in SIGMA_MID_GRID}
+            e[f"2step_{smp}"] = {str(s): ev(cm, [80.0, s], sampler=smp) for s in p.sigma_mid_grid}
         cms[r] = e
         print(r, json.dumps(e), flush=True)
     res["cm_sigma_mid_sweep"] = cms
@@ -158,7 +170,7 @@ def evaluate_all(out: str, n_per_class: int = 100, model_dir: str = "models/digi
                        "jfdl_best_w": bw, "jfdl_at_best_w": bm,
                        "fd_drop": round(1 - bm["fd"] / res["cm"]["2step_ode"]["fd"], 4)}
     res["normality"] = normality_table(cm, g, data)
-    sample_grid(g, g.null_class, [80.0, sig_mid], os.path.join(model_dir, "samples.png"))
+    sample_grid(g, g.null_class, [80.0, sig_mid], os.path.join(model_dir, "samples.png"), num_classes=K, shape=shape)
     res["eval_wall_s"] = round(time.time() - t0, 1)
     json.dump(res, open(os.path.join(out, "metrics.json"), "w"), indent=1)
     return res

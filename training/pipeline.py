@@ -1,32 +1,43 @@
-"""`python3 -m training all`: every stage from scratch, with the wall time of each."""
+"""`python3 -m training all --dataset NAME`: every stage of a shipped dataset's model
+(training/presets.py), resumable — each stage picks up its checkpoints in --out and a finished
+stage is skipped — with the wall time of each. `--minutes` sizes stage 0 to a time budget."""
 from __future__ import annotations
 
-import json
 import os
 import time
 
+from .jsonfile import read_json, write_json
+
 
 def run_all(args) -> dict:
-    from .data import load_digits16
+    from .data import load
     from .evaluate import evaluate_all
     from .export import export_all
+    from .presets import preset
     from .stages import stage0_consistency_training, stage12_jfdl
 
-    data = load_digits16()
+    p = preset(args.dataset)
+    data = load(args.dataset)
     run = os.path.join(args.out, "main")
-    times = {}
-    t = time.time()
-    stage0_consistency_training(data, os.path.join(run, "stage0"), args.iters, args.minutes, args.batch)
-    times["stage0_s"] = round(time.time() - t, 1)
-    t = time.time()
-    stage12_jfdl(data, os.path.join(run, "stage0"), os.path.join(run, "jfdl"), getattr(args, "stage1_iters", 800),
-                 getattr(args, "stage2_iters", 800), args.batch)
-    times["jfdl_s"] = round(time.time() - t, 1)
-    t = time.time()
-    evaluate_all(args.out, args.images_per_class, args.model_dir, "main")
-    times["evaluate_s"] = round(time.time() - t, 1)
-    t = time.time()
-    export_all(args.out, args.model_dir, getattr(args, "golden", "test/golden/digits16.json"))
-    times["export_s"] = round(time.time() - t, 1)
-    json.dump(times, open(os.path.join(args.out, "timings.json"), "w"), indent=1)
+    times_path = os.path.join(args.out, "timings.json")
+    times = read_json(times_path) if os.path.exists(times_path) else {}
+
+    def stage(name, done, fn):
+        if done:
+            print(f"{name}: done already, skipped", flush=True)
+            return
+        t = time.time()
+        fn()
+        times[f"{name}_s"] = round(time.time() - t, 1) + times.get(f"{name}_s", 0)
+        write_json(times_path, times)
+
+    s0 = os.path.join(run, "stage0")
+    stage("stage0", os.path.exists(os.path.join(s0, "result.json")),
+          lambda: stage0_consistency_training(data, s0, args.iters, args.minutes, args.batch or p.batch, net_cfg=p.net))
+    stage("jfdl", os.path.exists(os.path.join(run, "jfdl", "result.json")),
+          lambda: stage12_jfdl(data, s0, os.path.join(run, "jfdl"), args.stage1_iters, args.stage2_iters,
+                               args.batch or p.batch))
+    stage("evaluate", os.path.exists(os.path.join(args.out, "metrics.json")),
+          lambda: evaluate_all(args.out, args.images_per_class, args.model_dir, "main", args.dataset))
+    stage("export", False, lambda: export_all(args.out, args.model_dir, args.golden, args.dataset))
     return times

@@ -13,11 +13,14 @@ from training.pipeline import run_all
 
 
 def test_all_stages_end_to_end(tmp_path):
-    args = argparse.Namespace(out=str(tmp_path / "runs"), model_dir=str(tmp_path / "model"), iters=2, minutes=None,
-                              batch=8, images_per_class=2, stage1_iters=1, stage2_iters=1,
+    args = argparse.Namespace(dataset="digits16", out=str(tmp_path / "runs"), model_dir=str(tmp_path / "model"), iters=2,
+                              minutes=None, batch=8, images_per_class=2, stage1_iters=1, stage2_iters=1,
                               golden=str(tmp_path / "golden.json"))
     times = run_all(args)
     assert set(times) == {"stage0_s", "jfdl_s", "evaluate_s", "export_s"}
+    # resumable: a second run finds every stage done and only exports again
+    again = run_all(args)
+    assert again["stage0_s"] == times["stage0_s"] and again["evaluate_s"] == times["evaluate_s"]
     m = json.load(open(tmp_path / "model" / "model.json"))
     validate_manifest(m)
     assert [g["model"] for g in m["graphs"]] == ["digits16", "digits16-cm"]
@@ -28,6 +31,7 @@ def test_all_stages_end_to_end(tmp_path):
         assert (tmp_path / "model" / f).exists(), f
     golden = json.load(open(tmp_path / "golden.json"))
     assert len(golden["sampler"]) == 16
+    assert res["real_train_floor"]["images"] == 20 and 0 <= res["real_train_floor"]["accuracy"] <= 1
 
 
 def test_image_folder_loader(tmp_path):
