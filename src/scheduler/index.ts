@@ -40,7 +40,7 @@ import {
   type CallPlan,
   type LaneView,
 } from './policy.js';
-import { LaneQueue, type Lane } from './queue.js';
+import { LaneQueue, type Job, type Lane } from './queue.js';
 
 export type { CallInfo, CallStats, GenerateJob, JobResult, SchedulerStats } from './jobs.js';
 
@@ -248,8 +248,11 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private complete(call: CallRows, res: RunOutput, stats: CallStats, info: CallInfo | null) {
     this.calls--;
     let finished = false;
+    let progressed = null as Set<Job> | null;
     deliverRows(call, res.out, this.n, (lane, dC, dU) => {
       const job = lane.job;
+      job.stepsDone++;
+      if (job.spec.onProgress) (progressed ??= new Set()).add(job);
       if (stepLane(lane.spec, lane.step, lane.x, dC, dU, job.result.pixels[lane.spec.index], this.scratch)) {
         lane.step = lane.spec.sigmas.length;
         finished = true;
@@ -264,6 +267,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     });
     this.pool.push(res.buffers);
     if (finished || call.lanes.some((l) => l.job.done)) this.queue.compact();
+    if (progressed) for (const job of progressed) job.spec.onProgress!(job.stepsDone, job.spec.numImages * job.spec.sigmas.length);
     this.measure(stats.rows, res.runMs);
     this.emit('call', stats);
     if (info) this.emit('composition', info);

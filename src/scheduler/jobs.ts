@@ -13,6 +13,11 @@ export interface GenerateJob {
   debug?: boolean;
   /** aborts the request (client went away); its lanes are dropped */
   signal?: AbortSignal;
+  /**
+   * Progress of a long request: called after each network call that advanced any of its lanes,
+   * with the lane steps done and the lane steps in all (images × steps).
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** A network call as the debug field and the `composition` event see it. */

@@ -16,6 +16,8 @@ export interface Job {
   /** graph labels of the class row and the null-class row, as the int64 input wants them */
   labels: [bigint, bigint];
   lanesLeft: number;
+  /** lane steps done (for progress) */
+  stepsDone: number;
   result: JobResult;
   t0: number;
   tFirst: number;
@@ -71,6 +73,7 @@ export class LaneQueue {
         spec,
         labels: [BigInt(spec.classIndex), BigInt(spec.nullClass ?? 0)],
         lanesLeft: spec.numImages,
+        stepsDone: 0,
         result: { request: 0, pixels: [], timings: { queueMs: 0, computeMs: 0 }, calls: spec.debug ? [] : undefined },
         t0: now,
         tFirst: -1,

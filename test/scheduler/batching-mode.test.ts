@@ -97,3 +97,19 @@ test('request-level: a request that arrives mid-batch waits for the whole batch'
   assert.ok(calls.every((c) => c.requests === 1), 'never shared');
   assert.equal(shortDoneAfter, 5);
 });
+
+test('progress: a multi-step, multi-image request reports its lane steps after every call that advanced it', async () => {
+  const backend = new ScriptedBackend(3);
+  const s = new Scheduler(backend, { channels: 1, height: 1, width: 3, sigmaMin: 0.002, clamp: true, maxRows: 16, maxWaitMs: 0, queueLimit: 100, pipelineDepth: 1, deadlineMs: 10_000 });
+  const seen: Array<[number, number]> = [];
+  const done = s.submit({ classIndex: 0, nullClass: 1, guidance: 2, sigmas: [80, 10, 2, 0.5], sampler: 'ode', seed: 1, numImages: 2, onProgress: (d, t) => seen.push([d, t]) });
+  const tick = () => new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 10 && backend.waiting; i++) {
+    backend.step();
+    await tick();
+  }
+  await done;
+  s.close();
+  // 2 images × 4 steps, both lanes in every call: 2 lane steps per call
+  assert.deepEqual(seen, [[2, 8], [4, 8], [6, 8], [8, 8]]);
+});
