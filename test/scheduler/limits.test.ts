@@ -19,5 +19,5 @@ test('explicit configuration wins; nothing measured falls back to the usual limi
   const l = modelLimits({ cost: { msPerRow: 4000, rowsPerS: 0.5 }, rowsPerImage: 4, maxImages: 16, deadlineMs: 5000, queueLimit: 100 });
   assert.deepEqual(l, { deadlineMs: 5000, queueLimit: 100, maxImages: 16 });
   assert.deepEqual(modelLimits({ cost: { msPerRow: NaN, rowsPerS: NaN }, rowsPerImage: 4, maxImages: 16 }), { deadlineMs: BASE_DEADLINE_MS, queueLimit: BASE_QUEUE_LIMIT, maxImages: 16 });
-  assert.equal(modelLimits({ cost: { msPerRow: 60_000, rowsPerS: 0.01 }, rowsPerImage: 4, maxImages: 16 }).queueLimit, 1, 'at least one image');
+  assert.equal(modelLimits({ cost: { msPerRow: 60_000, rowsPerS: 0.001 }, rowsPerImage: 4, maxImages: 16 }).queueLimit, 1, 'at least one image');
 });
