@@ -105,7 +105,7 @@ function row(scenario: string, connections: number, r: Result, imagesPerRequest 
 
 const server = await startServer(m, PORT, { QUEUE_LIMIT: String(QUEUE_LIMIT), REQUEST_DEADLINE_MS: '30000' });
 const rows: Row[] = [];
-let probeResult: Result | null = null;
+let probeResult: Result | null;
 try {
   // warm-up: a few seconds of the mixed load so kernels, buffers and the JIT are warm
   await cannon('warm-up', { connections: 16, duration: 3, requests: mixedRequests(7) });

@@ -51,7 +51,7 @@ export class Registry {
   /** Scan the folder and start loading every graph; resolves when all are ready or failed. */
   async loadAll(): Promise<void> {
     const dir = resolve(this.cfg.MODELS_DIR);
-    let names: string[] = [];
+    let names: string[];
     try {
       names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
     } catch (e) {
@@ -69,7 +69,7 @@ export class Registry {
         try {
           json = JSON.parse(text);
         } catch (e) {
-          throw new Error(`model.json is not valid JSON: ${(e as Error).message}`);
+          throw new Error(`model.json is not valid JSON: ${(e as Error).message}`, { cause: e });
         }
         const r = ManifestSchema.safeParse(json);
         if (!r.success) throw new Error(`model.json is invalid: ${describeZodError(r.error)}`);
