@@ -165,7 +165,15 @@ async function drive(s: RunningServer, clients: number, seconds: number, body: (
     duration: warmS + seconds + 0.5,
     timeout: 60,
     maxOverallRequests: MAX_REQUESTS,
-    requests: [{ method: 'POST', path: '/v1/generate', headers: { 'content-type': 'application/json', accept }, setupRequest: (req) => ({ ...req, body: body(sent++) }) }],
+    requests: [
+      {
+        method: 'POST',
+        // one raw image per request has its own operation; JSON (base64) answers come from /v1/generate
+        path: accept.startsWith('image/') ? '/v1/generate/image' : '/v1/generate',
+        headers: { 'content-type': 'application/json', accept },
+        setupRequest: (req) => ({ ...req, body: body(sent++) }),
+      },
+    ],
   });
   inst.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     if (!measuring) return;

@@ -9,13 +9,15 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config, ExecutionProviderName } from '../config.js';
+import type { Config } from '../config.js';
+import type { ModelStatus } from '../enums.js';
 import { Engine, type LoadInfo } from '../engine/index.js';
 import { Scheduler } from '../scheduler/index.js';
 import { contractProblems } from './contract.js';
 import { describeZodError, ManifestSchema, type GraphEntry, type Manifest } from './manifest.js';
+import { providerErrorLine, providersToTry } from './providers.js';
 
-export type ModelStatus = 'loading' | 'ready' | 'error';
+export type { ModelStatus };
 
 /** One servable graph (a `graphs[]` entry of a manifest), or a folder that failed before that. */
 export interface ModelEntry {
@@ -110,14 +112,20 @@ export class Registry {
       if (!st?.isFile()) throw new Error(`graph file ${g.file} not found`);
       const digest = await sha256File(path);
       if (digest !== g.sha256.toLowerCase()) throw new Error(`SHA-256 mismatch for ${g.file}: manifest ${g.sha256}, file ${digest}`);
+      // providers that cannot work here are not tried (no native warnings), and are reported as skipped
+      const { tryList, skipped } = providersToTry(this.cfg.EXECUTION_PROVIDERS);
       const engine = new Engine({
         graphPath: path,
-        providers: this.cfg.EXECUTION_PROVIDERS as ExecutionProviderName[],
+        providers: tryList,
         intraOpThreads: this.cfg.INTRA_OP_THREADS,
         nice: this.cfg.ENGINE_NICE,
         workers: this.cfg.ENGINE_WORKERS,
       });
-      const info = await engine.load();
+      const loaded = await engine.load();
+      // every provider preferred to the one in use, in the configured order: skipped here, or tried and failed
+      const before = this.cfg.EXECUTION_PROVIDERS.slice(0, this.cfg.EXECUTION_PROVIDERS.indexOf(loaded.provider));
+      const attempts = before.flatMap((p) => [...skipped, ...loaded.attempts].filter((a) => a.provider === p).slice(0, 1));
+      const info = { ...loaded, attempts: attempts.map((a) => ({ ...a, error: providerErrorLine(a.error) })) };
       const problems = contractProblems(info.inputs, info.outputs, m.image);
       if (problems.length) {
         await engine.close();

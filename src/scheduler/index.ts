@@ -10,7 +10,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { BatchBuffers, Engine, RunOutput } from '../engine/index.js';
-import { Cancelled, DeadlineExceeded, EngineUnavailable, HttpError, InternalError, QueueFull } from '../errors.js';
+import { Cancelled, DeadlineExceeded, EngineUnavailable, InternalError, QueueFull, ServiceError } from '../errors.js';
 import { gaussianNoise } from '../sampler/philox.js';
 import { combineGuidance, consistencyStep, initialLatent, odeStep, quantise, type SamplerKind } from '../sampler/step.js';
 import { admits, decide, eligibility, planBatch, retryAfterSeconds, type BatchingMode, type LaneView } from './policy.js';
@@ -328,7 +328,7 @@ export class Scheduler {
         if (err.buffers) this.pool.push(err.buffers);
         for (const lane of batch) {
           lane.inFlight = false;
-          this.finish(lane.job, err instanceof HttpError ? err : new InternalError('inference failed'));
+          this.finish(lane.job, err instanceof ServiceError ? err : new InternalError('inference failed', err));
         }
         this.lanes = this.lanes.filter((l) => !l.job.done);
         this.pump();
@@ -397,7 +397,7 @@ export class Scheduler {
   }
 
   /** Reject every job that still has lanes. */
-  private failAll(err: HttpError) {
+  private failAll(err: ServiceError) {
     const jobs = new Set(this.lanes.map((l) => l.job));
     for (const j of jobs) this.finish(j, err);
   }

@@ -13,7 +13,7 @@ describe('backpressure, deadlines, disconnects', () => {
   });
 
   test('full queue → 503 at once with Retry-After; the queued request still completes', async () => {
-    const app = await makeApp({ QUEUE_LIMIT: '2', MAX_WAIT_MS: '200' });
+    const app = await makeApp({ QUEUE_LIMIT: '2', MAX_IMAGES: '2', MAX_WAIT_MS: '200' });
     apps.push(app);
     const first = app.inject({ method: 'POST', url: '/v1/generate', payload: { model: g.model, class: 0, num_images: 2 } });
     await waitFor(() => app.registry.get(g.model)!.scheduler!.queueDepth === 2);
