@@ -34,7 +34,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   const edgeHeaders = edgeHeaderList(securityHeaders({ crossOrigin }));
   const security = securityHeaders({ crossOrigin });
   // answers given outside fastify's request cycle are counted in http_requests_total too
-  let countEdgeAnswer: ((method: string, status: number) => void) | undefined;
+  const counted: { edgeAnswer?: (method: string, status: number) => void } = {};
   const app = Fastify({
     logger: config.LOG_LEVEL === 'silent' ? false : { level: config.LOG_LEVEL, redact: LOG_REDACT },
     bodyLimit: config.BODY_LIMIT_BYTES,
@@ -52,8 +52,8 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     frameworkErrors: frameworkErrorHandler((req, reply) => {
       reply.header('x-request-id', req.id);
       security(req.raw, reply.raw, () => undefined);
-    }, config.BODY_LIMIT_BYTES, (method, status) => countEdgeAnswer?.(method, status)),
-    clientErrorHandler: clientErrorHandler(edgeHeaders, (method, status) => countEdgeAnswer?.(method, status)),
+    }, config.BODY_LIMIT_BYTES, (method, status) => counted.edgeAnswer?.(method, status)),
+    clientErrorHandler: clientErrorHandler(edgeHeaders, (method, status) => counted.edgeAnswer?.(method, status)),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -75,7 +75,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   // before the routes: @fastify/swagger collects them as they are added
   await app.register(openapiPlugin);
   const metrics = new ServiceMetrics(registry);
-  countEdgeAnswer = (method, status) => metrics.httpRequests.inc({ method, route: 'unmatched', status_code: String(status) });
+  counted.edgeAnswer = (method, status) => metrics.httpRequests.inc({ method, route: 'unmatched', status_code: String(status) });
   await app.register(metricsPlugin, { metrics });
   await app.register(healthRoute, { registry });
   await app.register(modelsRoute, { registry });
