@@ -9,9 +9,9 @@
  * - 405 with `Allow` for a known path with another method (fastify would say 404);
  * - 417 for an `Expect` other than 100-continue, through the normal request cycle (hooks,
  *   headers, metrics), instead of node's bare empty answer;
- * - a bounded drain of an unread request body: after an early answer (413 above all) the
- *   connection keeps reading what the client is still writing, up to DRAIN_BYTES or DRAIN_MS,
- *   so the client can read the answer instead of a reset (EPIPE) under its write.
+ * - a lingering close after an early answer (413 above all): the connection keeps reading what
+ *   the client is still writing, up to DRAIN_BYTES or DRAIN_MS, so the client can read the
+ *   answer instead of a reset (EPIPE) under its write.
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -51,7 +51,7 @@ declare module 'fastify' {
 }
 
 /** After an early answer, at most this many more body bytes are read before the connection is cut. */
-export const DRAIN_BYTES = 4 * 1024 * 1024;
+export const DRAIN_BYTES = 16 * 1024 * 1024;
 /** … and for at most this long. */
 export const DRAIN_MS = 5_000;
 
@@ -99,31 +99,38 @@ function causeOf(e: ServiceError): Record<string, unknown> | undefined {
 }
 
 /**
- * Reads the rest of a request body the answer did not need, within DRAIN_BYTES and DRAIN_MS,
- * then leaves the connection usable (keep-alive) or cuts it past either bound.
+ * A lingering close (what HTTP servers have long done after an early answer): the answer says
+ * `Connection: close`, and once it is out the server half-closes and reads and drops the rest of
+ * the request body the answer did not need, within `maxBytes` and `maxMs`, then closes. Node would
+ * instead close the socket right after the answer, and the kernel resets a socket closed with
+ * unread data: a client still writing its body (413 above all) meets EPIPE or ECONNRESET under
+ * its write and never reads the answer. Node closes through the socket's destroySoon(), so this
+ * one socket gets its own. Call before the answer is sent.
  */
-export function drainUnreadBody(req: IncomingMessage, res: ServerResponse, maxBytes = DRAIN_BYTES, maxMs = DRAIN_MS): void {
-  res.once('finish', () => {
-    if (req.complete || req.readableEnded || typeof req.socket?.destroy !== 'function') return;
+export function lingerAfterAnswer(req: IncomingMessage, res: ServerResponse, maxBytes = DRAIN_BYTES, maxMs = DRAIN_MS): void {
+  const socket = req.socket as Socket | undefined;
+  if (req.complete || req.readableEnded || typeof socket?.destroy !== 'function') return;
+  res.setHeader('connection', 'close');
+  socket.destroySoon = function lingeringClose(this: Socket) {
+    delete (this as Partial<Socket>).destroySoon;
+    if (req.complete) return this.destroySoon();
+    this.end();
     let seen = 0;
-    const stop = () => {
+    const close = () => {
       clearTimeout(timer);
       req.off('data', count);
-    };
-    const cut = () => {
-      stop();
-      req.socket.destroy();
+      this.destroy();
     };
     const count = (chunk: Buffer) => {
       seen += chunk.length;
-      if (seen > maxBytes) cut();
+      if (seen > maxBytes) close();
     };
-    const timer = setTimeout(() => (req.complete ? stop() : cut()), maxMs);
+    const timer = setTimeout(close, maxMs);
     timer.unref();
     req.on('data', count);
-    req.once('end', stop);
+    req.once('end', close);
     req.resume();
-  });
+  };
 }
 
 /** Answers `e` on `reply`: status, headers and body from the one table, plus the log line. */
@@ -134,12 +141,8 @@ export function sendError(req: FastifyRequest, reply: FastifyReply, e: ServiceEr
   if (e.kind === 'internal_error') req.log.error({ kind: e.kind, err: e, cause }, 'internal error');
   else if (cause && a.status >= 500) req.log.warn({ kind: e.kind, message: e.message, cause }, e.message);
   else if (cause) req.log.debug({ kind: e.kind, message: e.message, cause }, e.message);
-  if (!req.raw.complete && !req.raw.readableEnded) {
-    // fastify asks to close after a body error; an unread body is drained instead (bounded), so
-    // the client can read this answer rather than meet a reset under its write
-    if (!a.headers.connection) reply.removeHeader('connection');
-    drainUnreadBody(req.raw, reply.raw);
-  }
+  // an answer that did not need the rest of the body (413 above all): read it away, bounded
+  lingerAfterAnswer(req.raw, reply.raw);
   return reply.code(a.status).headers(a.headers).send(a.body);
 }
 
@@ -172,9 +175,8 @@ const PARSER_REASONS: Record<string, string> = {
 function writeRaw(socket: Socket, e: ServiceError, edgeHeaders: ReadonlyArray<[string, string]>, id: string): void {
   const a = httpAnswer(e);
   const headers: Array<[string, string]> = [
-    ...Object.entries(a.headers),
+    ...Object.entries({ ...a.headers, connection: 'close' }),
     ['content-length', String(Buffer.byteLength(a.body))],
-    ['connection', 'close'],
     ['x-request-id', id],
     ['date', new Date().toUTCString()],
     ...edgeHeaders,
