@@ -54,6 +54,13 @@ function raw(port: number, bytes: Buffer | string): Promise<Raw> {
   });
 }
 
+/** A fetch Response as status, headers and body text. */
+async function fetched(r: Response): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const headers: Record<string, string> = {};
+  r.headers.forEach((v, k) => (headers[k] = v));
+  return { status: r.status, headers, body: await r.text() };
+}
+
 /** The edge's promises for every answer: JSON error shape, request id, security headers. */
 function assertEdgeAnswer(r: { status: number; headers: Record<string, string | string[] | undefined>; body: string }, status: number, error: string) {
   assert.equal(r.status, status, r.body);
@@ -86,15 +93,15 @@ describe('HTTP edge (live server)', () => {
 
   test('a model name longer than the router default (100) is checked by its schema: 400 naming the field, or 404; 401 first when keys are set', async () => {
     const long = await fetch(`${s.url}/v1/models/${'a'.repeat(110)}`);
-    const j = assertEdgeAnswer({ status: long.status, headers: Object.fromEntries(long.headers), body: await long.text() }, 400, 'invalid_request');
+    const j = assertEdgeAnswer(await fetched(long), 400, 'invalid_request');
     assert.equal(j.field, 'name');
     assert.match(j.message, /at most 64 characters/);
     // within the schema's limit but unknown: 404 with the same shape
     const unknown = await fetch(`${s.url}/v1/models/${'b'.repeat(64)}`);
-    assertEdgeAnswer({ status: unknown.status, headers: Object.fromEntries(unknown.headers), body: await unknown.text() }, 404, 'unknown_model');
+    assertEdgeAnswer(await fetched(unknown), 404, 'unknown_model');
     // with API keys, an unauthenticated caller gets 401 whatever the name
     const denied = await fetch(`${keyed.url}/v1/models/${'a'.repeat(300)}`);
-    assertEdgeAnswer({ status: denied.status, headers: Object.fromEntries(denied.headers), body: await denied.text() }, 401, 'unauthorized');
+    assertEdgeAnswer(await fetched(denied), 401, 'unauthorized');
   });
 
   test('a malformed %-escape: 400 bad_request in the API shape', async () => {
@@ -121,18 +128,18 @@ describe('HTTP edge (live server)', () => {
       ['POST', '/healthz', 'GET, HEAD'],
     ] as const) {
       const r = await fetch(`${s.url}${path}`, { method });
-      const j = assertEdgeAnswer({ status: r.status, headers: Object.fromEntries(r.headers), body: await r.text() }, 405, 'method_not_allowed');
+      const j = assertEdgeAnswer(await fetched(r), 405, 'method_not_allowed');
       assert.equal(r.headers.get('allow'), allow, `${method} ${path}`);
       assert.match(j.message, new RegExp(`^${method} is not supported on`));
     }
     const nf = await fetch(`${s.url}/v2/generate`, { method: 'PUT' });
-    assertEdgeAnswer({ status: nf.status, headers: Object.fromEntries(nf.headers), body: await nf.text() }, 404, 'not_found');
+    assertEdgeAnswer(await fetched(nf), 404, 'not_found');
   });
 
   test('415 names the content type received', async () => {
     for (const type of ['text/plain', 'application/xml; charset=utf-8', 'multipart/form-data; boundary=x']) {
       const r = await fetch(`${s.url}/v1/generate`, { method: 'POST', headers: { 'content-type': type }, body: 'class=0' });
-      const j = assertEdgeAnswer({ status: r.status, headers: Object.fromEntries(r.headers), body: await r.text() }, 415, 'unsupported_media_type');
+      const j = assertEdgeAnswer(await fetched(r), 415, 'unsupported_media_type');
       assert.ok(j.message.includes(JSON.stringify(type)), j.message);
       assert.equal(j.field, 'content-type');
     }
