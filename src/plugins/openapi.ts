@@ -32,7 +32,6 @@ export const OPENAPI_INFO: OpenAPIV3_1.InfoObject = {
     'Limits that depend on the model (class count, guidance range, max_steps, σ range) come from `GET /v1/models/{name}`.',
     'Every error is JSON `{error, message, field?}`.',
   ].join('\n'),
-  license: { name: 'see the repository' },
 };
 
 /** Where a local instance listens (`npm start`); generated clients take it as their default base URL. */
