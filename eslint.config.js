@@ -5,7 +5,24 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const node = { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly' };
-const browser = { document: 'readonly', window: 'readonly', fetch: 'readonly', localStorage: 'readonly', sessionStorage: 'readonly', URL: 'readonly', URLSearchParams: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', console: 'readonly', performance: 'readonly', Image: 'readonly', Option: 'readonly', AbortController: 'readonly', Blob: 'readonly', requestAnimationFrame: 'readonly' };
+const browser = {
+  document: 'readonly',
+  window: 'readonly',
+  fetch: 'readonly',
+  localStorage: 'readonly',
+  sessionStorage: 'readonly',
+  URL: 'readonly',
+  URLSearchParams: 'readonly',
+  setTimeout: 'readonly',
+  clearTimeout: 'readonly',
+  console: 'readonly',
+  performance: 'readonly',
+  Image: 'readonly',
+  Option: 'readonly',
+  AbortController: 'readonly',
+  Blob: 'readonly',
+  requestAnimationFrame: 'readonly',
+};
 
 export default tseslint.config(
   {

@@ -33,6 +33,9 @@ export function imageFormatFor(accept: string | undefined, format: ImageFormat |
   if (chosen) return (Object.keys(IMAGE_MIME) as ImageFormat[]).find((f) => IMAGE_MIME[f] === chosen)!;
   const other = preferredType(accept, IMAGE_MIME_TYPES);
   if (format && other)
-    throw new InvalidField('format', `format ${JSON.stringify(format)} conflicts with Accept: ${accept} (which allows ${other}); omit format, or accept ${IMAGE_MIME[format]}`);
+    throw new InvalidField(
+      'format',
+      `format ${JSON.stringify(format)} conflicts with Accept: ${accept} (which allows ${other}); omit format, or accept ${IMAGE_MIME[format]}`,
+    );
   throw new NotAcceptable(`this operation returns ${IMAGE_MIME_TYPES.join(', ')}; Accept: ${accept} allows none of them`);
 }

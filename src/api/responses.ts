@@ -27,26 +27,53 @@ export interface ResponseDoc {
 
 /** What each error kind means and an example of its body, for the document. */
 const KIND_DOCS: Record<ErrorKind, { when: string; message: string; field?: string }> = {
-  bad_request: { when: 'the request is not well-formed (a malformed %-escape in the URL)', message: 'the URL "/v1/models/%zz" has a malformed %-escape', field: 'url' },
+  bad_request: {
+    when: 'the request is not well-formed (a malformed %-escape in the URL)',
+    message: 'the URL "/v1/models/%zz" has a malformed %-escape',
+    field: 'url',
+  },
   request_timeout: { when: 'the request did not arrive in time', message: 'the request did not arrive in time' },
   headers_too_large: { when: 'the request headers are too large', message: 'the request headers are too large', field: 'headers' },
   invalid_json: { when: 'the body is not valid JSON', message: 'request body is not valid JSON: Unexpected end of JSON input', field: 'body' },
-  invalid_request: { when: 'a field is missing or invalid (named in `field`)', message: 'guidance must be within [0, 4] for model digits16', field: 'guidance' },
-  unknown_class: { when: 'the class is not a class of the model', message: 'class "cat" is not a class of this model; use an index 0…9 or one of ["0","1",…]', field: 'class' },
-  guidance_unsupported: {
-    when: 'guidance ≠ 1 on a plain CM',
-    message: 'model "digits16-cm" is a plain consistency model with no guidance embedding (null_class is null); guidance must be 1 — use its JFDL graph for guidance',
+  invalid_request: {
+    when: 'a field is missing or invalid (named in `field`)',
+    message: 'guidance must be within [0, 4] for model digits16',
     field: 'guidance',
   },
-  unauthorized: { when: 'API keys are configured (API_KEYS) and the request has no valid `Authorization: Bearer <key>`', message: 'a valid API key is required: Authorization: Bearer <key>' },
+  unknown_class: {
+    when: 'the class is not a class of the model',
+    message: 'class "cat" is not a class of this model; use an index 0…9 or one of ["0","1",…]',
+    field: 'class',
+  },
+  guidance_unsupported: {
+    when: 'guidance ≠ 1 on a plain CM',
+    message:
+      'model "digits16-cm" is a plain consistency model with no guidance embedding (null_class is null); guidance must be 1 — use its JFDL graph for guidance',
+    field: 'guidance',
+  },
+  unauthorized: {
+    when: 'API keys are configured (API_KEYS) and the request has no valid `Authorization: Bearer <key>`',
+    message: 'a valid API key is required: Authorization: Bearer <key>',
+  },
   not_found: { when: 'no such route', message: 'no route for GET /nope' },
   unknown_model: { when: 'no model has that name', message: 'no model named "nope"; GET /v1/models lists them', field: 'model' },
   method_not_allowed: { when: 'the path exists with other methods (listed in Allow)', message: 'PUT is not supported on /v1/generate; use POST' },
-  not_acceptable: { when: 'Accept allows none of the media types this operation returns', message: 'GET /v1/models answers application/json; Accept: image/gif allows none of them', field: 'accept' },
+  not_acceptable: {
+    when: 'Accept allows none of the media types this operation returns',
+    message: 'GET /v1/models answers application/json; Accept: image/gif allows none of them',
+    field: 'accept',
+  },
   expectation_failed: { when: 'an `Expect` other than 100-continue', message: 'Expect: "x-foo" is not supported; only 100-continue is', field: 'expect' },
   body_too_large: { when: 'the body exceeds BODY_LIMIT_BYTES', message: 'request body exceeds 65536 bytes', field: 'body' },
-  unsupported_media_type: { when: 'the body is not application/json', message: 'content-type "text/plain" is not supported; send application/json', field: 'content-type' },
-  rate_limited: { when: 'the rate limit for this API key or client address is exceeded (RATE_LIMIT_MAX per window)', message: 'rate limit exceeded; retry in 12 s' },
+  unsupported_media_type: {
+    when: 'the body is not application/json',
+    message: 'content-type "text/plain" is not supported; send application/json',
+    field: 'content-type',
+  },
+  rate_limited: {
+    when: 'the rate limit for this API key or client address is exceeded (RATE_LIMIT_MAX per window)',
+    message: 'rate limit exceeded; retry in 12 s',
+  },
   internal_error: { when: 'an unexpected failure (logged server-side; no details leak)', message: 'internal error' },
   model_unavailable: { when: 'the model is still loading or failed to load', message: 'model "digits16" is not available: still loading', field: 'model' },
   queue_full: { when: 'the queue is full (QUEUE_LIMIT images)', message: 'the service is at capacity; retry later' },
@@ -57,12 +84,18 @@ const KIND_DOCS: Record<ErrorKind, { when: string; message: string; field?: stri
   cancelled: { when: 'the request was cancelled inside the service (it is closing)', message: 'the service is shutting down' },
   shutting_down: { when: 'the server is shutting down (SIGTERM)', message: 'the server is shutting down; retry on another replica' },
   not_ready: { when: 'a model is still loading or its workers are down', message: 'not ready: loading digits16' },
-  deadline_exceeded: { when: 'the request did not finish within REQUEST_DEADLINE_MS; its lanes were dropped', message: 'the request did not finish within 30000 ms' },
+  deadline_exceeded: {
+    when: 'the request did not finish within REQUEST_DEADLINE_MS; its lanes were dropped',
+    message: 'the request did not finish within 30000 ms',
+  },
 };
 
 /** X-Request-Id: on every answer. */
 const REQUEST_ID: Record<string, HeaderDoc> = {
-  'X-Request-Id': { description: 'the request id: the caller\'s X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request', type: 'string' },
+  'X-Request-Id': {
+    description: "the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request",
+    type: 'string',
+  },
 };
 /** @fastify/rate-limit's headers, on /v1 answers while RATE_LIMIT_MAX is set. */
 const RATE_LIMIT: Record<string, HeaderDoc> = {

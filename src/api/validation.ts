@@ -41,7 +41,7 @@ export function rangeMessage(field: string, min: number | undefined, max: number
 /** The zod schema at `path` inside `schema` (through optional, default, nullable), or undefined. */
 function schemaAt(schema: z.ZodType | undefined, path: readonly string[]): z.ZodType | undefined {
   let s: z.ZodType | undefined = schema;
-  for (let i = 0; i <= path.length && s; ) {
+  for (let i = 0; i <= path.length && s;) {
     const def = (s as z.ZodType)._zod.def as unknown as Record<string, unknown> & { type: string };
     if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') {
       s = def.innerType as z.ZodType;

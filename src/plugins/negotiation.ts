@@ -40,7 +40,9 @@ export default fp(
       const accept = req.headers.accept;
       if (!produces || accept === undefined || preferredType(accept, produces)) return;
       const hint = req.routeOptions.config?.notAcceptableHint;
-      throw new NotAcceptable(`${req.method} ${req.routeOptions.url} answers ${produces.join(', ')}; Accept: ${accept} allows none of them${hint ? `; ${hint}` : ''}`);
+      throw new NotAcceptable(
+        `${req.method} ${req.routeOptions.url} answers ${produces.join(', ')}; Accept: ${accept} allows none of them${hint ? `; ${hint}` : ''}`,
+      );
     });
   },
   { name: 'negotiation' },

@@ -33,7 +33,13 @@ describe('contract: every answer as the OpenAPI document says', { timeout: 300_0
     const r = await fuzz(server.url, doc, known, { n: 600, seed });
     assert.deepEqual(r.examples, [], `${r.problems} answers broke the document (seed ${seed})`);
     assert.equal(r.requests, 600);
-    assert.deepEqual(Object.keys(r.byOperation).sort(), Object.entries(doc.paths).flatMap(([p, item]) => Object.keys(item as object).map((x) => `${x.toUpperCase()} ${p}`)).sort(), 'every operation was exercised');
+    assert.deepEqual(
+      Object.keys(r.byOperation).sort(),
+      Object.entries(doc.paths)
+        .flatMap(([p, item]) => Object.keys(item as object).map((x) => `${x.toUpperCase()} ${p}`))
+        .sort(),
+      'every operation was exercised',
+    );
     for (const s of ['200', '400', '404', '406']) assert.ok(r.byStatus[s] > 0, `some ${s} answers: ${JSON.stringify(r.byStatus)}`);
   });
 

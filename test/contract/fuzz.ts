@@ -86,7 +86,10 @@ export function cases(doc: JsonSchema, known: Known, validOnly: boolean): fc.Arb
   const ctx = {
     doc,
     overrides: {
-      model: fc.oneof({ arbitrary: fc.constantFrom(...known.models), weight: 6 }, { arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/), weight: 1 }),
+      model: fc.oneof(
+        { arbitrary: fc.constantFrom(...known.models), weight: 6 },
+        { arbitrary: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._-]{0,20}$/), weight: 1 },
+      ),
       class: fc.oneof(
         { arbitrary: fc.integer({ min: 0, max: known.classes.length - 1 }), weight: 4 },
         { arbitrary: fc.constantFrom(...known.classes), weight: 3 },
@@ -112,7 +115,10 @@ export function cases(doc: JsonSchema, known: Known, validOnly: boolean): fc.Arb
     const pathParams = (op.op.parameters ?? []).filter((p: JsonSchema) => p.in === 'path');
     const params = fc.record(
       Object.fromEntries(
-        pathParams.map((p: JsonSchema) => [p.name, p.name === 'name' ? fc.oneof(fc.constantFrom(...known.models), valueOf(p.schema, ctx)) : valueOf(p.schema, ctx)]),
+        pathParams.map((p: JsonSchema) => [
+          p.name,
+          p.name === 'name' ? fc.oneof(fc.constantFrom(...known.models), valueOf(p.schema, ctx)) : valueOf(p.schema, ctx),
+        ]),
       ) as Record<string, fc.Arbitrary<unknown>>,
     );
     const bodySchema = op.op.requestBody?.content?.['application/json']?.schema;
@@ -127,28 +133,37 @@ export function cases(doc: JsonSchema, known: Known, validOnly: boolean): fc.Arb
       const url = op.path.replace(/\{(\w+)\}/g, (_, k) => encodeURIComponent(String((params as Record<string, unknown>)[k])));
       const headers: Record<string, string> = accept ? { accept } : {};
       if (body !== undefined) headers['content-type'] = 'application/json';
-      return { op, url, headers, body: body === undefined ? undefined : JSON.stringify(body), valid: true, what: `${op.method} ${url} accept=${accept} ${body === undefined ? '' : JSON.stringify(body).slice(0, 200)}` };
+      return {
+        op,
+        url,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        valid: true,
+        what: `${op.method} ${url} accept=${accept} ${body === undefined ? '' : JSON.stringify(body).slice(0, 200)}`,
+      };
     });
     if (validOnly) return valid;
-    const broken = fc.tuple(valid, fc.nat(), fc.constantFrom('drop-required', 'unknown-field', 'wrong-type', 'out-of-range', 'not-json', 'text-plain', 'bad-param')).map(([c, pick, how]): Case => {
-      const out = { ...c, headers: { ...c.headers }, valid: false, what: `${how}: ${c.what}` };
-      const schema = bodySchema ? resolveRef(doc, bodySchema) : null;
-      if (how === 'bad-param' && pathParams.length) out.url = c.url.replace(/[^/]+$/, ['%20x', '..', '-leading-dash', 'x'.repeat(65), '%E2%9C%93'][pick % 5]);
-      else if (!schema || c.body === undefined) return { ...out, url: `${c.url}?unexpected=${pick % 7}`, valid: true, what: `query: ${c.what}` };
-      else {
-        const b = JSON.parse(c.body) as Record<string, unknown>;
-        const props = Object.keys(schema.properties ?? {});
-        const prop = props[pick % props.length];
-        if (how === 'drop-required') delete b[(schema.required ?? [prop])[0]];
-        else if (how === 'unknown-field') b[['colour', '', '__x', 'Class'][pick % 4]] = 1;
-        else if (how === 'wrong-type') b[prop] = [true, 'text', [], {}, null][pick % 5];
-        else if (how === 'out-of-range') b[prop] = [-1, 1e12, 0.5, -1e-9][pick % 4];
-        out.body = JSON.stringify(b);
-        if (how === 'not-json') out.body = c.body.slice(0, Math.max(1, c.body.length - 1 - (pick % 3)));
-        if (how === 'text-plain') out.headers['content-type'] = 'text/plain';
-      }
-      return out;
-    });
+    const broken = fc
+      .tuple(valid, fc.nat(), fc.constantFrom('drop-required', 'unknown-field', 'wrong-type', 'out-of-range', 'not-json', 'text-plain', 'bad-param'))
+      .map(([c, pick, how]): Case => {
+        const out = { ...c, headers: { ...c.headers }, valid: false, what: `${how}: ${c.what}` };
+        const schema = bodySchema ? resolveRef(doc, bodySchema) : null;
+        if (how === 'bad-param' && pathParams.length) out.url = c.url.replace(/[^/]+$/, ['%20x', '..', '-leading-dash', 'x'.repeat(65), '%E2%9C%93'][pick % 5]);
+        else if (!schema || c.body === undefined) return { ...out, url: `${c.url}?unexpected=${pick % 7}`, valid: true, what: `query: ${c.what}` };
+        else {
+          const b = JSON.parse(c.body) as Record<string, unknown>;
+          const props = Object.keys(schema.properties ?? {});
+          const prop = props[pick % props.length];
+          if (how === 'drop-required') delete b[(schema.required ?? [prop])[0]];
+          else if (how === 'unknown-field') b[['colour', '', '__x', 'Class'][pick % 4]] = 1;
+          else if (how === 'wrong-type') b[prop] = [true, 'text', [], {}, null][pick % 5];
+          else if (how === 'out-of-range') b[prop] = [-1, 1e12, 0.5, -1e-9][pick % 4];
+          out.body = JSON.stringify(b);
+          if (how === 'not-json') out.body = c.body.slice(0, Math.max(1, c.body.length - 1 - (pick % 3)));
+          if (how === 'text-plain') out.headers['content-type'] = 'text/plain';
+        }
+        return out;
+      });
     return fc.oneof({ arbitrary: valid, weight: 3 }, { arbitrary: broken, weight: 2 });
   });
   return fc.oneof(...perOp);
@@ -202,7 +217,8 @@ export function problemsOf(doc: JsonSchema, c: Case, a: Answer, ignoreHeaders: R
       continue;
     }
     const s = h.schema ?? {};
-    if (s.type === 'integer' && !(/^\d+$/.test(value) && Number(value) >= (s.minimum ?? -Infinity))) out.push(`header ${name}: ${JSON.stringify(value)} is not an integer ≥ ${s.minimum}`);
+    if (s.type === 'integer' && !(/^\d+$/.test(value) && Number(value) >= (s.minimum ?? -Infinity)))
+      out.push(`header ${name}: ${JSON.stringify(value)} is not an integer ≥ ${s.minimum}`);
     if (s.pattern && !new RegExp(s.pattern).test(value)) out.push(`header ${name}: ${JSON.stringify(value)} does not match ${s.pattern}`);
   }
   return out;

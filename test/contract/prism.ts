@@ -60,12 +60,19 @@ export async function startPrism(spec: string, upstream: string): Promise<Prism>
 }
 
 /** Headers Prism adds to every proxied answer (CORS), and its verdict header. */
-const PRISM_HEADERS = new Set(['access-control-allow-origin', 'access-control-allow-headers', 'access-control-allow-credentials', 'access-control-expose-headers', 'sl-violations']);
+const PRISM_HEADERS = new Set([
+  'access-control-allow-origin',
+  'access-control-allow-headers',
+  'access-control-allow-credentials',
+  'access-control-expose-headers',
+  'sl-violations',
+]);
 
 /** Prism's verdict on one proxied answer: its violations, and its refusals of a request it judged invalid. */
 export function prismVerdict(a: Answer): { problems: string[]; ignore: ReadonlySet<string> } {
   const problems: string[] = [];
   if (a.headers['sl-violations']) problems.push(`Prism: ${a.headers['sl-violations']}`);
-  if ((a.headers['content-type'] ?? '').startsWith('application/problem+json')) problems.push(`Prism answered itself: ${a.body.toString('utf8').slice(0, 300)}`);
+  if ((a.headers['content-type'] ?? '').startsWith('application/problem+json'))
+    problems.push(`Prism answered itself: ${a.body.toString('utf8').slice(0, 300)}`);
   return { problems, ignore: PRISM_HEADERS };
 }

@@ -52,9 +52,17 @@ try {
 let bad = 0;
 for (const [name, r] of Object.entries(runs)) {
   console.log(`\n${name}: ${r.requests} requests (${r.valid} schema-valid) in ${r.seconds} s, ${r.problems} with problems`);
-  console.log(`  by status:    ${Object.entries(r.byStatus).map(([s, n]) => `${s}: ${n}`).join(', ')}`);
+  console.log(
+    `  by status:    ${Object.entries(r.byStatus)
+      .map(([s, n]) => `${s}: ${n}`)
+      .join(', ')}`,
+  );
   for (const [op, statuses] of Object.entries(r.byOperation).sort())
-    console.log(`  ${op.padEnd(26)} ${Object.entries(statuses).map(([s, n]) => `${s}: ${n}`).join(', ')}`);
+    console.log(
+      `  ${op.padEnd(26)} ${Object.entries(statuses)
+        .map(([s, n]) => `${s}: ${n}`)
+        .join(', ')}`,
+    );
   for (const e of r.examples) console.log(`  ✗ ${e.status} ${e.problems.join('; ')}\n      ${e.request}`);
   bad += r.problems;
 }

@@ -32,7 +32,9 @@ function numberArb(s: JsonSchema, integer: boolean, cap?: number): fc.Arbitrary<
   let hi = s.maximum ?? (s.exclusiveMaximum !== undefined ? s.exclusiveMaximum - (integer ? 1 : 1e-6) : 1e6);
   if (cap !== undefined) hi = Math.min(hi, Math.max(lo, cap));
   const edges = [lo, hi].filter((v) => Number.isFinite(v));
-  const body = integer ? fc.integer({ min: Math.ceil(Math.max(lo, -(2 ** 31))), max: Math.floor(Math.min(hi, 2 ** 32)) }) : fc.double({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true });
+  const body = integer
+    ? fc.integer({ min: Math.ceil(Math.max(lo, -(2 ** 31))), max: Math.floor(Math.min(hi, 2 ** 32)) })
+    : fc.double({ min: lo, max: hi, noNaN: true, noDefaultInfinity: true });
   return fc.oneof({ arbitrary: body, weight: 4 }, { arbitrary: fc.constantFrom(...edges), weight: 1 });
 }
 
@@ -50,7 +52,8 @@ export function valueOf(schema: JsonSchema, ctx: SchemaContext, name?: string): 
   const s = resolveRef(ctx.doc, schema);
   if (name && ctx.overrides?.[name]) return ctx.overrides[name];
   const examples: unknown[] = Array.isArray(s.examples) ? s.examples : [];
-  const withExamples = (a: fc.Arbitrary<unknown>) => (examples.length ? fc.oneof({ arbitrary: a, weight: 3 }, { arbitrary: fc.constantFrom(...examples), weight: 1 }) : a);
+  const withExamples = (a: fc.Arbitrary<unknown>) =>
+    examples.length ? fc.oneof({ arbitrary: a, weight: 3 }, { arbitrary: fc.constantFrom(...examples), weight: 1 }) : a;
   if (s.const !== undefined) return fc.constant(s.const);
   if (Array.isArray(s.enum)) return fc.constantFrom(...s.enum);
   if (Array.isArray(s.anyOf ?? s.oneOf)) return fc.oneof(...(s.anyOf ?? s.oneOf).map((x: JsonSchema) => valueOf(x, ctx, name)));

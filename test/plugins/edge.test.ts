@@ -68,8 +68,8 @@ function assertEdgeAnswer(r: { status: number; headers: Record<string, string | 
   const j = JSON.parse(r.body);
   assert.equal(j.error, error, r.body);
   assert.equal(typeof j.message, 'string');
-  assert.equal(j.code, undefined, 'not fastify\'s own shape');
-  assert.equal(j.statusCode, undefined, 'not fastify\'s own shape');
+  assert.equal(j.code, undefined, "not fastify's own shape");
+  assert.equal(j.statusCode, undefined, "not fastify's own shape");
   assert.match(String(r.headers['x-request-id']), /^[0-9a-f-]{36}$/, 'x-request-id');
   assert.match(String(r.headers['content-security-policy']), /frame-ancestors 'none'/, 'security headers');
   assert.equal(r.headers['x-content-type-options'], 'nosniff');
@@ -177,7 +177,9 @@ describe('HTTP edge (live server)', () => {
             resolve(`${writeError || 'written'} ${text.split('\r\n')[0]} ${JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)).error} ${connection}`);
           });
           // half the clients ask to close, half would keep the connection alive
-          sock.write(`POST /v1/generate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n${i % 2 ? '' : 'connection: close\r\n'}\r\n`);
+          sock.write(
+            `POST /v1/generate HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n${i % 2 ? '' : 'connection: close\r\n'}\r\n`,
+          );
           let off = 0;
           const pump = () => {
             while (off < body.length) if (!sock.write(body.subarray(off, (off += 64 * 1024)))) return void sock.once('drain', pump);

@@ -45,7 +45,11 @@ describe('content negotiation', () => {
       assert.equal(res.statusCode, 200, `${JSON.stringify(accept)}: ${res.body}`);
       assert.match(String(res.headers['content-type']), /^application\/json/);
     }
-    assert.equal((await get('/metrics', 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1')).statusCode, 200, "Prometheus' own Accept");
+    assert.equal(
+      (await get('/metrics', 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1')).statusCode,
+      200,
+      "Prometheus' own Accept",
+    );
     assert.equal((await get('/', 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8')).statusCode, 200, "a browser's Accept");
   });
 
