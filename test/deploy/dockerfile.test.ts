@@ -186,7 +186,8 @@ describe('Dockerfile', () => {
     for (const big of ['node_modules', 'dist', '.git', 'runs', 'training', 'test']) assert.ok(ignored(big), `${big} excluded`);
   });
 
-  test('the install and build commands succeed in a clean copy of the context; the production install starts the server', { timeout: 240_000 }, async () => {
+  // the full install of the build stage includes the dev tools (tsc, and the linters, client generators and Prism the tests use)
+  test('the install and build commands succeed in a clean copy of the context; the production install starts the server', { timeout: 480_000 }, async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'jfdl-docker-'));
     try {
       // the build context after .dockerignore
