@@ -214,6 +214,8 @@ export default fp(
     // paths and methods of every route, to tell 405 (the path exists) from 404 (it does not)
     const known = FindMyWay({ maxParamLength: Number.MAX_SAFE_INTEGER });
     app.addHook('onRoute', (route) => {
+      // a catch-all route (CORS preflight: OPTIONS *) says nothing about which paths exist
+      if (route.url === '*' || route.url === '/*') return;
       for (const m of [route.method].flat() as HTTPMethod[]) if (METHODS.includes(m) && !known.hasRoute(m, route.url)) known.on(m, route.url, () => undefined);
     });
 

@@ -212,3 +212,16 @@ describe('HTTP edge (live server)', () => {
     assert.equal((await fetch(`${s.url}/healthz`)).status, 200);
   });
 });
+
+test('with CORS on, its catch-all preflight route does not turn unknown paths into 405', async () => {
+  const { makeApp } = await import('../helpers.js');
+  const app = await makeApp({ CORS_ORIGINS: 'https://a.example' });
+  try {
+    assert.equal((await app.inject({ method: 'PUT', url: '/nope' })).statusCode, 404);
+    const r = await app.inject({ method: 'PUT', url: '/v1/generate' });
+    assert.equal(r.statusCode, 405);
+    assert.equal(r.headers.allow, 'POST');
+  } finally {
+    await app.close();
+  }
+});
