@@ -31,17 +31,21 @@ export async function drive(s: RunningServer, model: string, clients: number, se
   let done = 0;
   let errors = 0;
   const lat: number[] = [];
-  let st0: Promise<Stats | null> = Promise.resolve(null);
-  let st1: Promise<Stats | null> = Promise.resolve(null);
-  let t0 = 0;
-  let t1 = 0;
   const inst = autocannon({
     url: `http://127.0.0.1:${s.port}`,
     connections: clients,
     duration: warmS + seconds + 0.5,
     timeout: 60,
     maxOverallRequests: MAX_REQUESTS,
-    requests: [{ method: 'POST', path: '/v1/generate', headers: { 'content-type': 'application/json', accept }, setupRequest: (req) => ({ ...req, body: body(sent++) }) }],
+    requests: [
+      {
+        method: 'POST',
+        // one raw image per request has its own operation; JSON (base64) answers come from /v1/generate
+        path: accept.startsWith('image/') ? '/v1/generate/image' : '/v1/generate',
+        headers: { 'content-type': 'application/json', accept },
+        setupRequest: (req) => ({ ...req, body: body(sent++) }),
+      },
+    ],
   });
   inst.on('response', (_client: unknown, status: number, _bytes: number, ms: number) => {
     if (!measuring) return;
@@ -51,13 +55,13 @@ export async function drive(s: RunningServer, model: string, clients: number, se
     } else errors++;
   });
   await new Promise((r) => setTimeout(r, warmS * 1000));
-  st0 = getJson<Stats>(s.port, `/v1/models/${model}`);
+  const st0 = getJson<Stats>(s.port, `/v1/models/${model}`);
   measuring = true;
-  t0 = performance.now();
+  const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
-  t1 = performance.now();
-  st1 = getJson<Stats>(s.port, `/v1/models/${model}`);
+  const t1 = performance.now();
+  const st1 = getJson<Stats>(s.port, `/v1/models/${model}`);
   inst.stop();
   await inst;
   const [a, b] = await Promise.all([st0, st1]);

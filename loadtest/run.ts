@@ -124,7 +124,7 @@ let server: RunningServer | null = null;
 if (target) await checkTarget();
 else server = await startServer(m, PORT, { QUEUE_LIMIT: String(QUEUE_LIMIT), REQUEST_DEADLINE_MS: '30000' });
 const rows: Row[] = [];
-let probeResult: Result | null = null;
+let probeResult: Result | null;
 try {
   // warm-up: a few seconds of the mixed load so kernels, buffers and the JIT are warm
   await cannon('warm-up', { connections: 16, duration: 3, requests: mixedRequests(7) });

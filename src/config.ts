@@ -5,9 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { BATCHING_MODES, EXECUTION_PROVIDERS, LOG_LEVELS, MAX_IMAGES_CAP, type ExecutionProviderName } from './enums.js';
 
-export const EXECUTION_PROVIDERS = ['cuda', 'webgpu', 'cpu'] as const;
-export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
+export { EXECUTION_PROVIDERS, type ExecutionProviderName };
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -39,11 +39,11 @@ export const ConfigSchema = z.object({
   ENGINE_NICE: int(0, 19).default(10).describe('scheduling niceness of the inference threads (Linux: per thread), so the HTTP event loop wins the CPU whenever it has work'),
   ENGINE_WORKERS: int(0, 64).default(0).describe('worker threads (sessions) per model graph (0 = automatic: on CPU one per core, each single-threaded; on a GPU one)'),
   PIPELINE_DEPTH: int(1, 8).default(2).describe('network calls queued per worker, so the next batch is ready when one ends'),
-  MAX_IMAGES: int(1, 256).default(16).describe('max num_images of one request'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_IMAGES: int(1, MAX_IMAGES_CAP).default(16).describe('max num_images of one request'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   DEFAULT_MODEL: z.string().min(1).optional().describe('model used when a request names none (default: first ready guided graph)'),
   BODY_LIMIT_BYTES: int(256, 64 * 1024 * 1024).default(64 * 1024).describe('max request body size'),
-  BATCHING: z.enum(['step', 'request']).default('step').describe('step: lanes join and leave at every network call; request: a batch of whole requests runs to its end before new ones join (for comparison)'),
+  BATCHING: z.enum(BATCHING_MODES).default('step').describe('step: lanes join and leave at every network call; request: a batch of whole requests runs to its end before new ones join (for comparison)'),
   // security (src/plugins/security.ts)
   API_KEYS: z.string().optional().describe('comma-separated API keys; when any key is set, /v1/* needs Authorization: Bearer <key>'),
   API_KEYS_FILE: z.string().min(1).optional().describe('file with one API key per line (# comments); added to API_KEYS'),
@@ -56,6 +56,11 @@ export const ConfigSchema = z.object({
     .transform((s): boolean | number | string => (s === 'true' ? true : s === 'false' ? false : /^\d+$/.test(s) ? Number(s) : s))
     .describe('fastify trustProxy: false, true, hop count, or comma-separated proxy addresses (client IP for rate limits and logs)'),
   SHUTDOWN_DRAIN_MS: int(0, 3_600_000).default(30_000).describe('on SIGTERM/SIGINT, how long in-flight requests may take to finish before exit (≥ REQUEST_DEADLINE_MS: an accepted request ends, 200 or 504, before the drain gives up on it)'),
+}).superRefine((c, ctx) => {
+  // a request of MAX_IMAGES images needs that many places in the queue: below it, such requests
+  // would be refused with 503 forever, however long the client waits and retries
+  if (c.QUEUE_LIMIT < c.MAX_IMAGES)
+    ctx.addIssue({ code: 'custom', path: ['QUEUE_LIMIT'], message: `must be at least MAX_IMAGES (${c.MAX_IMAGES}), or a request of MAX_IMAGES images could never be admitted` });
 });
 
 /** Variables whose values never appear in messages or logs. */

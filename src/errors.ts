@@ -1,91 +1,174 @@
 /**
- * The catalogue of every error the API returns. Each is a named constructor carrying its HTTP
- * status, a stable snake_case `error` code and, for bad input, the `field` at fault, so the
- * error handler (src/plugins/errors.ts) can answer `{error, message, field?}` and never a stack.
+ * The service's domain errors, with no HTTP in them. Each is a named constructor carrying a
+ * stable `kind` (also the `error` code clients see), a readable message, for bad input the
+ * `field` at fault, for transient failures `retryAfterS`, and the underlying `cause` (an
+ * onnxruntime message, a worker's exit) for the log. The engine and the scheduler throw these;
+ * the HTTP edge maps kinds to statuses and headers in one table (src/api/status.ts), answers
+ * `{error, message, field?}` and logs the cause (src/plugins/errors.ts).
  */
 
-export class HttpError extends Error {
-  readonly statusCode: number;
-  readonly code: string;
+/** Every kind of error the service reports; the HTTP status of each is in src/api/status.ts. */
+export const ERROR_KINDS = [
+  // the request as HTTP
+  'bad_request',
+  'request_timeout',
+  'headers_too_large',
+  'not_found',
+  'method_not_allowed',
+  'not_acceptable',
+  'expectation_failed',
+  'body_too_large',
+  'unsupported_media_type',
+  'invalid_json',
+  // the request's fields
+  'invalid_request',
+  'unknown_model',
+  'unknown_class',
+  'guidance_unsupported',
+  // access
+  'unauthorized',
+  'rate_limited',
+  // the service's state
+  'model_unavailable',
+  'queue_full',
+  'engine_unavailable',
+  'cancelled',
+  'shutting_down',
+  'not_ready',
+  'deadline_exceeded',
+  'internal_error',
+] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+export interface ServiceErrorOptions {
+  /** the request field at fault: "guidance", "sigmas[2]", "body", "accept", … */
+  field?: string;
+  /** when a retry may succeed: seconds to wait */
+  retryAfterS?: number;
+  /** what went wrong underneath (logged, never sent) */
+  cause?: unknown;
+}
+
+export class ServiceError extends Error {
+  readonly kind: ErrorKind;
   readonly field?: string;
-  readonly headers: Record<string, string>;
-  constructor(statusCode: number, code: string, message: string, field?: string, headers: Record<string, string> = {}) {
-    super(message);
+  readonly retryAfterS?: number;
+
+  constructor(kind: ErrorKind, message: string, options: ServiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
-    this.statusCode = statusCode;
-    this.code = code;
-    this.field = field;
-    this.headers = headers;
+    this.kind = kind;
+    if (options.field !== undefined) this.field = options.field;
+    if (options.retryAfterS !== undefined) this.retryAfterS = options.retryAfterS;
   }
-  toJSON(): { error: string; message: string; field?: string } {
-    return this.field === undefined
-      ? { error: this.code, message: this.message }
-      : { error: this.code, message: this.message, field: this.field };
+
+  /** The body every error answer has: `{error, message, field?}` (never the cause). */
+  toJSON(): { error: ErrorKind; message: string; field?: string } {
+    return this.field === undefined ? { error: this.kind, message: this.message } : { error: this.kind, message: this.message, field: this.field };
+  }
+}
+
+/** The request is not well-formed HTTP: a bad %-escape, a raw byte the parser refuses. */
+export class BadRequest extends ServiceError {
+  constructor(message: string, field?: string, cause?: unknown) {
+    super('bad_request', message, { field, cause });
+  }
+}
+
+/** The request's headers did not arrive within node's requestTimeout. */
+export class RequestTimeout extends ServiceError {
+  constructor() {
+    super('request_timeout', 'the request did not arrive in time');
+  }
+}
+
+/** The request's headers exceed node's maxHeaderSize. */
+export class HeadersTooLarge extends ServiceError {
+  constructor() {
+    super('headers_too_large', 'the request headers are too large', { field: 'headers' });
+  }
+}
+
+export class NotFound extends ServiceError {
+  constructor(what: string) {
+    super('not_found', `no route for ${what}`);
+  }
+}
+
+/** The path exists with other methods; `allow` lists them (the Allow header). */
+export class MethodNotAllowed extends ServiceError {
+  constructor(
+    method: string,
+    path: string,
+    readonly allow: readonly string[],
+  ) {
+    super('method_not_allowed', allow.length ? `${method} is not supported on ${path}; use ${allow.join(' or ')}` : `${method} is not supported by this API`);
+  }
+}
+
+/** Nothing the route can produce is acceptable to the caller (Accept). */
+export class NotAcceptable extends ServiceError {
+  constructor(message: string) {
+    super('not_acceptable', message, { field: 'accept' });
+  }
+}
+
+/** An `Expect` other than 100-continue (RFC 9110 §10.1.1). */
+export class ExpectationFailed extends ServiceError {
+  constructor(expect: string) {
+    super('expectation_failed', `Expect: ${JSON.stringify(expect)} is not supported; only 100-continue is`, { field: 'expect' });
+  }
+}
+
+export class BodyTooLarge extends ServiceError {
+  constructor(limit: number) {
+    super('body_too_large', `request body exceeds ${limit} bytes`, { field: 'body' });
+  }
+}
+
+export class UnsupportedMediaType extends ServiceError {
+  constructor(contentType: string | undefined) {
+    const got = contentType === undefined || contentType === '' ? 'no content-type' : `content-type ${JSON.stringify(contentType)}`;
+    super('unsupported_media_type', `${got} is not supported; send application/json`, { field: 'content-type' });
+  }
+}
+
+export class InvalidJson extends ServiceError {
+  constructor(message = 'request body is not valid JSON', cause?: unknown) {
+    super('invalid_json', message, { field: 'body', cause });
   }
 }
 
 /** A field of the request has the wrong type, range, or is missing. */
-export class InvalidField extends HttpError {
+export class InvalidField extends ServiceError {
   constructor(field: string, message: string) {
-    super(400, 'invalid_request', message, field);
+    super('invalid_request', message, { field });
   }
 }
 
-export class InvalidJson extends HttpError {
-  constructor(message = 'request body is not valid JSON') {
-    super(400, 'invalid_json', message, 'body');
-  }
-}
-
-export class BodyTooLarge extends HttpError {
-  constructor(limit: number) {
-    super(413, 'body_too_large', `request body exceeds ${limit} bytes`, 'body');
-  }
-}
-
-export class UnsupportedMediaType extends HttpError {
-  constructor(contentType: string | undefined) {
-    super(415, 'unsupported_media_type', `content-type ${JSON.stringify(contentType ?? '')} is not supported; send application/json`, 'content-type');
-  }
-}
-
-export class NotAcceptable extends HttpError {
-  constructor(message: string) {
-    super(406, 'not_acceptable', message, 'accept');
-  }
-}
-
-export class UnknownModel extends HttpError {
+export class UnknownModel extends ServiceError {
   constructor(name: string) {
-    super(404, 'unknown_model', `no model named ${JSON.stringify(name)}; GET /v1/models lists them`, 'model');
+    super('unknown_model', `no model named ${JSON.stringify(name)}; GET /v1/models lists them`, { field: 'model' });
   }
 }
 
-export class ModelUnavailable extends HttpError {
-  constructor(name: string, why: string) {
-    super(503, 'model_unavailable', `model ${JSON.stringify(name)} is not available: ${why}`, 'model', { 'retry-after': '5' });
-  }
-}
-
-export class UnknownClass extends HttpError {
+export class UnknownClass extends ServiceError {
   constructor(value: string | number, classes: readonly string[]) {
     super(
-      400,
       'unknown_class',
       `class ${JSON.stringify(value)} is not a class of this model; use an index 0…${classes.length - 1} or one of ${JSON.stringify(classes)}`,
-      'class',
+      { field: 'class' },
     );
   }
 }
 
 /** Guidance ≠ 1 on a plain CM: it has no null-class (JFDL guidance) embedding to guide with. */
-export class GuidanceUnsupported extends HttpError {
+export class GuidanceUnsupported extends ServiceError {
   constructor(model: string) {
     super(
-      400,
       'guidance_unsupported',
       `model ${JSON.stringify(model)} is a plain consistency model with no guidance embedding (null_class is null); guidance must be 1 — use its JFDL graph for guidance`,
-      'guidance',
+      { field: 'guidance' },
     );
   }
 }
@@ -94,29 +177,28 @@ export class GuidanceUnsupported extends HttpError {
  * Missing, malformed or unknown API key — one message for all three, so the answer does not
  * tell which part failed.
  */
-export class Unauthorized extends HttpError {
+export class Unauthorized extends ServiceError {
   constructor() {
-    super(401, 'unauthorized', 'a valid API key is required: Authorization: Bearer <key>', undefined, { 'www-authenticate': 'Bearer realm="jfdl-serve"' });
+    super('unauthorized', 'a valid API key is required: Authorization: Bearer <key>');
   }
 }
 
 /** Too many requests from one API key (or client address) in the rate-limit window. */
-export class RateLimited extends HttpError {
+export class RateLimited extends ServiceError {
   constructor(retryAfterS: number) {
-    super(429, 'rate_limited', `rate limit exceeded; retry in ${retryAfterS} s`, undefined, { 'retry-after': String(retryAfterS) });
+    super('rate_limited', `rate limit exceeded; retry in ${retryAfterS} s`, { retryAfterS });
   }
 }
 
-/** The server received SIGTERM/SIGINT: it finishes what it accepted and takes nothing new. */
-export class ShuttingDown extends HttpError {
-  constructor() {
-    super(503, 'shutting_down', 'the server is shutting down; retry on another replica', undefined, { 'retry-after': '1', connection: 'close' });
+export class ModelUnavailable extends ServiceError {
+  constructor(name: string, why: string) {
+    super('model_unavailable', `model ${JSON.stringify(name)} is not available: ${why}`, { field: 'model', retryAfterS: 5 });
   }
 }
 
-export class QueueFull extends HttpError {
+export class QueueFull extends ServiceError {
   constructor(retryAfterS: number) {
-    super(503, 'queue_full', 'the service is at capacity; retry later', undefined, { 'retry-after': String(retryAfterS) });
+    super('queue_full', 'the service is at capacity; retry later', { retryAfterS });
   }
 }
 
@@ -124,39 +206,44 @@ export class QueueFull extends HttpError {
  * The engine worker (onnxruntime session thread) running a request's network call died, or the
  * model's workers could not be restarted. The worker is restarted; a retry is expected to work.
  */
-export class EngineUnavailable extends HttpError {
-  constructor(message: string) {
-    super(503, 'engine_unavailable', message, undefined, { 'retry-after': '1' });
+export class EngineUnavailable extends ServiceError {
+  constructor(message: string, cause?: unknown) {
+    super('engine_unavailable', message, { retryAfterS: 1, cause });
   }
 }
 
-export class DeadlineExceeded extends HttpError {
+/**
+ * A request was cancelled inside the scheduler: its client went away (nobody reads the answer)
+ * or the service is closing (the answer says to retry elsewhere).
+ */
+export class Cancelled extends ServiceError {
+  constructor(message: string, cause?: unknown) {
+    super('cancelled', message, { retryAfterS: 1, cause });
+  }
+}
+
+/** The server received SIGTERM/SIGINT: it finishes what it accepted and takes nothing new. */
+export class ShuttingDown extends ServiceError {
+  constructor() {
+    super('shutting_down', 'the server is shutting down; retry on another replica', { retryAfterS: 1 });
+  }
+}
+
+export class NotReady extends ServiceError {
+  constructor(message: string) {
+    super('not_ready', message);
+  }
+}
+
+export class DeadlineExceeded extends ServiceError {
   constructor(ms: number) {
-    super(504, 'deadline_exceeded', `the request did not finish within ${ms} ms`);
+    super('deadline_exceeded', `the request did not finish within ${ms} ms`);
   }
 }
 
-export class NotReady extends HttpError {
-  constructor(message: string) {
-    super(503, 'not_ready', message);
-  }
-}
-
-export class NotFound extends HttpError {
-  constructor(url: string) {
-    super(404, 'not_found', `no route for ${url}`);
-  }
-}
-
-export class InternalError extends HttpError {
-  constructor(message = 'internal error') {
-    super(500, 'internal_error', message);
-  }
-}
-
-/** Thrown inside the scheduler when a request was cancelled (client gone or shut down). */
-export class Cancelled extends HttpError {
-  constructor(why: string) {
-    super(499, 'cancelled', why);
+/** Anything unexpected: the message sent is generic, the cause goes to the log. */
+export class InternalError extends ServiceError {
+  constructor(message = 'internal error', cause?: unknown) {
+    super('internal_error', message, { cause });
   }
 }

@@ -51,3 +51,13 @@ test('the server exits non-zero naming the bad variable', async () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /MAX_BATCH/);
 });
+
+test('QUEUE_LIMIT below MAX_IMAGES is refused at boot: such requests could never be admitted', () => {
+  assert.throws(
+    () => loadConfig({ QUEUE_LIMIT: '8', MAX_IMAGES: '16' }),
+    (e: unknown) => e instanceof ConfigError && /QUEUE_LIMIT: must be at least MAX_IMAGES \(16\)/.test(e.message),
+  );
+  assert.throws(() => loadConfig({ QUEUE_LIMIT: '15' }), (e: unknown) => e instanceof ConfigError && e.message.includes('QUEUE_LIMIT'), 'against the default MAX_IMAGES');
+  assert.equal(loadConfig({ QUEUE_LIMIT: '16', MAX_IMAGES: '16' }).QUEUE_LIMIT, 16);
+  assert.equal(loadConfig({ QUEUE_LIMIT: '4', MAX_IMAGES: '4' }).MAX_IMAGES, 4);
+});

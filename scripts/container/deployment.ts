@@ -101,7 +101,7 @@ export async function startDeployment(o: DeploymentOptions): Promise<Deployment>
   } catch (e) {
     const tail = await Promise.all(replicas.filter((r) => r.name).map(async (r) => `--- ${r.name}\n${(await logs(r.name)).slice(-1500)}`));
     await d.down();
-    throw new Error(`${(e as Error).message}\n${tail.join('\n')}`);
+    throw new Error(`${(e as Error).message}\n${tail.join('\n')}`, { cause: e });
   }
   return d;
 }

@@ -156,10 +156,12 @@ export async function waitContainer(name: string, timeoutMs: number): Promise<nu
   return Number(out.trim());
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- podman's inspect JSON, untyped; callers read the fields they check
 export async function inspect<T = any>(name: string): Promise<T> {
   return (JSON.parse(await podmanOk(['inspect', name])) as T[])[0];
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- as inspect
 export async function inspectImage<T = any>(name: string): Promise<T> {
   return (JSON.parse(await podmanOk(['image', 'inspect', name])) as T[])[0];
 }

@@ -1,33 +1,46 @@
 /**
- * Request/response schemas of the HTTP API v1 (shared/DESIGN.md §6), as exported zod objects so
- * the same definitions validate requests and (with @fastify/swagger + fastify-type-provider-zod)
- * generate the OpenAPI document. Model-dependent limits (class count, guidance range, max_steps,
- * σ range) are checked in the route against the chosen model's manifest.
+ * Request/response schemas of the HTTP API v1, as exported zod objects so the same definitions
+ * validate requests and (with @fastify/swagger + fastify-type-provider-zod) generate the OpenAPI
+ * document. Model-dependent limits (class count, guidance range, max_steps, σ range) are checked
+ * in the route against the chosen model's manifest; names and shared limits come from
+ * src/enums.ts.
  */
 import { z } from 'zod';
-import { FORMATS } from '../images/encode.js';
+import { ERROR_KINDS } from '../errors.js';
+import { GRAPH_KINDS, IMAGE_FORMATS, IMAGE_MIME_TYPES, EXECUTION_PROVIDERS, MAX_IMAGES_CAP, MAX_SCALE, MODEL_NAME_MAX, MODEL_NAME_PATTERN, MODEL_STATUSES, SAMPLERS, UINT32_MAX } from '../enums.js';
 
-export const UINT32_MAX = 4294967295;
+export { UINT32_MAX };
+
+/** A graph name as model.json defines it; requests and paths use the same rule. */
+export const ModelName = z
+  .string()
+  .max(MODEL_NAME_MAX)
+  .regex(MODEL_NAME_PATTERN, 'a model name: a letter or digit, then letters, digits, ".", "_" or "-"');
+
+/** The fields both generate operations share. */
+const generateFields = {
+  model: ModelName.optional().describe('graph name from GET /v1/models (default: DEFAULT_MODEL, else the first ready guided model)'),
+  class: z
+    .union([z.number().int().min(0).max(1_000_000), z.string().min(1).max(128)])
+    .describe('class index 0…K−1 or class name'),
+  guidance: z.number().min(-100).max(100).optional().describe('guidance scale w (1 = plain conditional, 0 = unconditional); default from the model; must be 1 on a plain CM'),
+  steps: z.number().int().min(1).max(1000).optional().describe("number of sampler steps (default: the model's default_steps, at most max_steps)"),
+  sigmas: z
+    .array(z.number())
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe('explicit σ schedule, strictly descending inside [σ_min, σ_max]; sets the step count'),
+  sampler: z.enum(SAMPLERS).optional().describe('"ode" reuses the implied VE noise (default); "consistency" draws fresh noise each step'),
+  seed: z.number().int().min(0).max(UINT32_MAX).optional().describe('uint32 seed; omitted → random; always returned'),
+  scale: z.number().int().min(1).max(MAX_SCALE).default(1).describe('integer nearest-neighbour upscale for display'),
+};
 
 export const GenerateRequest = z
   .strictObject({
-    model: z.string().min(1).max(64).optional().describe('graph name from GET /v1/models (default: the first guided model, or DEFAULT_MODEL)'),
-    class: z
-      .union([z.number().int().min(0).max(1_000_000), z.string().min(1).max(128)])
-      .describe('class index 0…K−1 or class name'),
-    guidance: z.number().min(-100).max(100).optional().describe("guidance scale w (1 = plain conditional, 0 = unconditional); default from the model; must be 1 on a plain CM"),
-    steps: z.number().int().min(1).max(1000).optional().describe("number of sampler steps (default: the model's default_steps, at most max_steps)"),
-    sigmas: z
-      .array(z.number())
-      .min(1)
-      .max(1000)
-      .optional()
-      .describe('explicit σ schedule, strictly descending inside [σ_min, σ_max]; sets the step count'),
-    sampler: z.enum(['ode', 'consistency']).optional().describe('"ode" reuses the implied VE noise (default); "consistency" draws fresh noise each step'),
-    seed: z.number().int().min(0).max(UINT32_MAX).optional().describe('uint32 seed; omitted → random; always returned'),
-    num_images: z.number().int().min(1).max(256).default(1).describe('images to generate; image i uses Philox key (seed, i)'),
-    format: z.enum(FORMATS).default('png').describe('image encoding'),
-    scale: z.number().int().min(1).max(8).default(1).describe('integer nearest-neighbour upscale for display'),
+    ...generateFields,
+    num_images: z.number().int().min(1).max(MAX_IMAGES_CAP).default(1).describe('images to generate (at most MAX_IMAGES, 16 by default); image i uses Philox key (seed, i)'),
+    format: z.enum(IMAGE_FORMATS).default('png').describe('encoding of the base64 images'),
     debug: z.boolean().default(false).describe('include the network calls this request took part in (batch composition)'),
   })
   .meta({
@@ -40,7 +53,27 @@ export const GenerateRequest = z
     ],
   });
 
+export const GenerateImageRequest = z
+  .strictObject({
+    ...generateFields,
+    // no default in the schema: an explicit format must agree with Accept (src/api/negotiate.ts)
+    format: z
+      .enum(IMAGE_FORMATS)
+      .optional()
+      .meta({ default: 'png' })
+      .describe('encoding of the image; omitted: the image type Accept prefers, else png. An explicit format must be acceptable under Accept (else 400)'),
+  })
+  .meta({
+    id: 'GenerateImageRequest',
+    description: 'POST /v1/generate/image body: the fields of GenerateRequest for one image, returned as raw bytes.',
+    examples: [
+      { model: 'digits16', class: 3, guidance: 1.3, seed: 42, scale: 8 },
+      { class: '7', format: 'webp' },
+    ],
+  });
+
 export type GenerateRequestT = z.output<typeof GenerateRequest>;
+export type GenerateImageRequestT = z.output<typeof GenerateImageRequest>;
 
 export const CallInfoSchema = z
   .object({
@@ -70,7 +103,13 @@ export const GenerateResponse = z
     model: z.string().describe('the model graph that generated the images'),
     seed: z.number().int().describe('the seed used (the request\'s, or the random one drawn); image i uses Philox key (seed, i)'),
     images: z
-      .array(z.object({ index: z.number().int(), mime: z.string().describe('image/png, image/webp or image/jpeg'), b64: z.string().describe('base64 of the encoded image') }))
+      .array(
+        z.object({
+          index: z.number().int(),
+          mime: z.enum(IMAGE_MIME_TYPES).describe('the encoding (the request\'s format)'),
+          b64: z.string().describe('base64 of the encoded image'),
+        }),
+      )
       .describe('num_images images, in index order'),
     params: z
       .object({
@@ -78,7 +117,7 @@ export const GenerateResponse = z
         guidance: z.number(),
         steps: z.number().int(),
         sigmas: z.array(z.number()).describe('the σ schedule used'),
-        sampler: z.enum(['ode', 'consistency']),
+        sampler: z.enum(SAMPLERS),
       })
       .describe('the parameters after defaults were applied'),
     timings_ms: z
@@ -106,7 +145,7 @@ export const GenerateResponse = z
 
 export const ErrorResponse = z
   .object({
-    error: z.string().describe('stable snake_case error code, e.g. invalid_request, unknown_class, guidance_unsupported, unknown_model, queue_full'),
+    error: z.enum(ERROR_KINDS).describe('stable snake_case error code: what kind of failure (each operation documents the codes it can answer under each status)'),
     message: z.string().describe('human-readable explanation'),
     field: z.string().optional().describe('the request field at fault (e.g. "guidance", "sigmas[2]", "body", "accept")'),
   })
@@ -120,11 +159,11 @@ const Range = z.object({ default: z.number(), min: z.number(), max: z.number() }
 
 export const ModelInfo = z
   .object({
-    name: z.string().describe('the name requests use ("model" field)'),
-    status: z.enum(['loading', 'ready', 'error']).describe('ready: loaded, checked against the contract and warmed up'),
+    name: z.string().describe('the name requests use ("model" field); a folder whose manifest failed is listed under its folder name'),
+    status: z.enum(MODEL_STATUSES).describe('ready: loaded, checked against the contract and warmed up'),
     error: z.string().optional().describe('why the model could not be loaded (status "error")'),
     folder: z.string().describe('folder under MODELS_DIR'),
-    kind: z.enum(['jfdl', 'cm']).optional().describe('"jfdl": CM plus the learned guidance embedding (guidable); "cm": plain consistency model (guidance must be 1)'),
+    kind: z.enum(GRAPH_KINDS).optional().describe('"jfdl": CM plus the learned guidance embedding (guidable); "cm": plain consistency model (guidance must be 1)'),
     description: z.string().optional(),
     image: z.object({ channels: z.number().int(), height: z.number().int(), width: z.number().int() }).optional().describe('generated image shape'),
     classes: z.array(z.string()).optional().describe('class names; a request may use an index 0…K−1 or a name'),
@@ -133,13 +172,13 @@ export const ModelInfo = z
     guided: z.boolean().optional().describe('whether guidance ≠ 1 is possible'),
     sigma: z.object({ min: z.number(), max: z.number(), data: z.number() }).optional().describe('σ_min, σ_max, σ_data of the VE noise schedule'),
     clamp: z.boolean().optional().describe('denoised predictions are clamped to [−1, 1]'),
-    default_sampler: z.enum(['ode', 'consistency']).optional(),
+    default_sampler: z.enum(SAMPLERS).optional(),
     default_steps: z.number().int().optional(),
     max_steps: z.number().int().optional(),
     schedules: z.record(z.string(), z.array(z.number())).optional().describe('default descending σ list per step count (others: Karras ρ = 7)'),
     file: z.string().optional().describe('ONNX graph file'),
     sha256: z.string().optional(),
-    execution_provider: z.enum(['cuda', 'webgpu', 'cpu']).nullable().optional().describe('onnxruntime execution provider in use'),
+    execution_provider: z.enum(EXECUTION_PROVIDERS).nullable().optional().describe('onnxruntime execution provider in use'),
     provider_attempts: z.array(z.object({ provider: z.string(), error: z.string() })).optional().describe('providers tried before the one in use, with why they failed'),
     engine: z
       .object({

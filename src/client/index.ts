@@ -8,6 +8,8 @@
  * import { createJfdlClient } from 'jfdl-serve/client';
  * const api = createJfdlClient('http://localhost:8080');
  * const { data, error } = await api.POST('/v1/generate', { body: { model: 'digits16', class: 3, guidance: 1.3, seed: 42 } });
+ * if (data) console.log(data.images[0].b64); // typed as the JSON answer
+ * const png = await api.POST('/v1/generate/image', { body: { class: 3 }, parseAs: 'arrayBuffer' }); // one raw image
  * ```
  */
 import createClient, { type Client, type ClientOptions } from 'openapi-fetch';
@@ -15,6 +17,7 @@ import type { components, operations, paths } from './schema.js';
 
 export type { components, operations, paths };
 export type GenerateRequest = components['schemas']['GenerateRequest'];
+export type GenerateImageRequest = components['schemas']['GenerateImageRequest'];
 export type GenerateResponse = components['schemas']['GenerateResponse'];
 export type ModelInfo = components['schemas']['ModelInfo'];
 export type ModelList = components['schemas']['ModelList'];
@@ -40,25 +43,17 @@ export class JfdlApiError extends Error {
 /** POST /v1/generate and return the JSON result; throws JfdlApiError on a 4xx/5xx answer. */
 export async function generate(client: JfdlClient, body: GenerateRequest): Promise<GenerateResponse> {
   const { data, error, response } = await client.POST('/v1/generate', { body });
-  if (error || !data) throw new JfdlApiError(response.status, (error ?? { error: 'empty_response', message: 'no body' }) as ApiError);
-  return data as GenerateResponse; // JSON is asked for (no Accept: image/*), so not the raw-image alternative
+  if (error) throw new JfdlApiError(response.status, error);
+  return data;
 }
 
-/** POST /v1/generate asking for one raw image (`Accept: image/<format>`); returns its bytes and the seed used. */
-export async function generateImage(
-  client: JfdlClient,
-  body: GenerateRequest,
-  format: 'png' | 'webp' | 'jpeg' = 'png',
-): Promise<{ bytes: Uint8Array; mime: string; seed: number; model: string }> {
-  const { data, error, response } = await client.POST('/v1/generate', {
-    body: { ...body, num_images: 1 },
-    headers: { accept: `image/${format}` },
-    parseAs: 'arrayBuffer',
-  });
-  if (error || !data) throw new JfdlApiError(response.status, error as ApiError);
+/** POST /v1/generate/image: one image as bytes (png unless `body.format` says otherwise), with the seed used. */
+export async function generateImage(client: JfdlClient, body: GenerateImageRequest): Promise<{ bytes: Uint8Array; mime: string; seed: number; model: string }> {
+  const { data, error, response } = await client.POST('/v1/generate/image', { body, parseAs: 'arrayBuffer' });
+  if (error) throw new JfdlApiError(response.status, error);
   return {
-    bytes: new Uint8Array(data as unknown as ArrayBuffer),
-    mime: response.headers.get('content-type') ?? `image/${format}`,
+    bytes: new Uint8Array(data),
+    mime: response.headers.get('content-type') ?? 'application/octet-stream',
     seed: Number(response.headers.get('x-seed')),
     model: response.headers.get('x-model') ?? '',
   };

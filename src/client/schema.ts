@@ -12,7 +12,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics
-         * @description Prometheus metrics in the text exposition format (see the README for the list).
+         * @description Prometheus metrics in the text exposition format 0.0.4 (the README lists them). Stays open while the server drains, for the last scrape.
          */
         get: operations["metrics"];
         put?: never;
@@ -32,7 +32,7 @@ export interface paths {
         };
         /**
          * Liveness
-         * @description Liveness: the event loop answers.
+         * @description Liveness: the event loop answers. Stays 200 while the server drains, so a liveness probe does not kill it mid-drain.
          */
         get: operations["healthz"];
         put?: never;
@@ -52,7 +52,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description Readiness: every enabled model is loaded and warmed, and its workers are up.
+         * @description Readiness: every enabled model is loaded and warmed, and its workers are up. Folders that failed to load are listed in `failed` (the healthy models serve).
          */
         get: operations["readyz"];
         put?: never;
@@ -114,9 +114,29 @@ export interface paths {
         put?: never;
         /**
          * Generate class-conditional images with optional JFDL guidance
-         * @description Generates `num_images` images of one class. Each image is a lane of the step-level batcher: lanes of all requests, step counts, samplers and guidance scales share network calls. With guidance ≠ 1 a lane costs two rows per step (its class and the null class). Image *i* depends only on `(seed, i)` and the parameters.
+         * @description Generates `num_images` images of one class, returned as base64 in JSON. Each image is a lane of the step-level batcher: lanes of all requests, step counts, samplers and guidance scales share network calls. With guidance ≠ 1 a lane costs two rows per step (its class and the null class). Image *i* depends only on `(seed, i)` and the parameters. For one image as raw bytes, use `POST /v1/generate/image`.
          */
         post: operations["generate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/generate/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate one image, returned as raw bytes
+         * @description The same generation as `POST /v1/generate` for one image, answered as the encoded image itself with the seed in `X-Seed`. Its type is `format` when given (it must be acceptable under Accept, else 400), otherwise the image type Accept prefers, png without a preference.
+         */
+        post: operations["generateImage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -208,8 +228,11 @@ export interface components {
             /** @description num_images images, in index order */
             images: {
                 index: number;
-                /** @description image/png, image/webp or image/jpeg */
-                mime: string;
+                /**
+                 * @description the encoding (the request's format)
+                 * @enum {string}
+                 */
+                mime: "image/png" | "image/webp" | "image/jpeg";
                 /** @description base64 of the encoded image */
                 b64: string;
             }[];
@@ -250,8 +273,11 @@ export interface components {
          *     }
          */
         Error: {
-            /** @description stable snake_case error code, e.g. invalid_request, unknown_class, guidance_unsupported, unknown_model, queue_full */
-            error: string;
+            /**
+             * @description stable snake_case error code: what kind of failure (each operation documents the codes it can answer under each status)
+             * @enum {string}
+             */
+            error: "bad_request" | "request_timeout" | "headers_too_large" | "not_found" | "method_not_allowed" | "not_acceptable" | "expectation_failed" | "body_too_large" | "unsupported_media_type" | "invalid_json" | "invalid_request" | "unknown_model" | "unknown_class" | "guidance_unsupported" | "unauthorized" | "rate_limited" | "model_unavailable" | "queue_full" | "engine_unavailable" | "cancelled" | "shutting_down" | "not_ready" | "deadline_exceeded" | "internal_error";
             /** @description human-readable explanation */
             message: string;
             /** @description the request field at fault (e.g. "guidance", "sigmas[2]", "body", "accept") */
@@ -259,7 +285,7 @@ export interface components {
         };
         /** @description One servable model graph: manifest, limits, execution provider, status and load */
         ModelInfo: {
-            /** @description the name requests use ("model" field) */
+            /** @description the name requests use ("model" field); a folder whose manifest failed is listed under its folder name */
             name: string;
             /**
              * @description ready: loaded, checked against the contract and warmed up
@@ -361,6 +387,19 @@ export interface components {
         ModelList: {
             models: components["schemas"]["ModelInfo"][];
         };
+        Ready: {
+            /** @constant */
+            status: "ready";
+            /** @description model folders that failed to load: not served, while the healthy models are */
+            failed?: {
+                model: string;
+                error: string;
+            }[];
+        };
+        Alive: {
+            /** @constant */
+            status: "ok";
+        };
         /**
          * @description POST /v1/generate body. Model-dependent limits (class count, guidance range, max_steps, σ range) are listed by GET /v1/models/{name}.
          * @example {
@@ -388,7 +427,7 @@ export interface components {
          *     }
          */
         GenerateRequest: {
-            /** @description graph name from GET /v1/models (default: the first guided model, or DEFAULT_MODEL) */
+            /** @description graph name from GET /v1/models (default: DEFAULT_MODEL, else the first ready guided model) */
             model?: string;
             /** @description class index 0…K−1 or class name */
             class: number | string;
@@ -406,26 +445,70 @@ export interface components {
             /** @description uint32 seed; omitted → random; always returned */
             seed?: number;
             /**
-             * @description images to generate; image i uses Philox key (seed, i)
+             * @description integer nearest-neighbour upscale for display
+             * @default 1
+             */
+            scale?: number;
+            /**
+             * @description images to generate (at most MAX_IMAGES, 16 by default); image i uses Philox key (seed, i)
              * @default 1
              */
             num_images?: number;
             /**
-             * @description image encoding
+             * @description encoding of the base64 images
              * @default png
              * @enum {string}
              */
             format?: "png" | "webp" | "jpeg";
+            /**
+             * @description include the network calls this request took part in (batch composition)
+             * @default false
+             */
+            debug?: boolean;
+        };
+        /**
+         * @description POST /v1/generate/image body: the fields of GenerateRequest for one image, returned as raw bytes.
+         * @example {
+         *       "model": "digits16",
+         *       "class": 3,
+         *       "guidance": 1.3,
+         *       "seed": 42,
+         *       "scale": 8
+         *     }
+         * @example {
+         *       "class": "7",
+         *       "format": "webp"
+         *     }
+         */
+        GenerateImageRequest: {
+            /** @description graph name from GET /v1/models (default: DEFAULT_MODEL, else the first ready guided model) */
+            model?: string;
+            /** @description class index 0…K−1 or class name */
+            class: number | string;
+            /** @description guidance scale w (1 = plain conditional, 0 = unconditional); default from the model; must be 1 on a plain CM */
+            guidance?: number;
+            /** @description number of sampler steps (default: the model's default_steps, at most max_steps) */
+            steps?: number;
+            /** @description explicit σ schedule, strictly descending inside [σ_min, σ_max]; sets the step count */
+            sigmas?: number[];
+            /**
+             * @description "ode" reuses the implied VE noise (default); "consistency" draws fresh noise each step
+             * @enum {string}
+             */
+            sampler?: "ode" | "consistency";
+            /** @description uint32 seed; omitted → random; always returned */
+            seed?: number;
             /**
              * @description integer nearest-neighbour upscale for display
              * @default 1
              */
             scale?: number;
             /**
-             * @description include the network calls this request took part in (batch composition)
-             * @default false
+             * @description encoding of the image; omitted: the image type Accept prefers, else png. An explicit format must be acceptable under Accept (else 400)
+             * @default png
+             * @enum {string}
              */
-            debug?: boolean;
+            format?: "png" | "webp" | "jpeg";
         };
     };
     responses: never;
@@ -448,10 +531,45 @@ export interface operations {
             /** @description Prometheus text exposition format 0.0.4 */
             200: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description `not_acceptable`: Accept allows none of the media types this operation returns */
+            406: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `expectation_failed`: an `Expect` other than 100-continue */
+            417: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: an unexpected failure (logged server-side; no details leak) */
+            500: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -465,16 +583,48 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Alive */
             200: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "ok";
-                    };
+                    "application/json": components["schemas"]["Alive"];
+                };
+            };
+            /** @description `not_acceptable`: Accept allows none of the media types this operation returns */
+            406: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `expectation_failed`: an `Expect` other than 100-continue */
+            417: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: an unexpected failure (logged server-side; no details leak) */
+            500: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
@@ -488,26 +638,57 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Ready */
             200: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        status: "ready";
-                        /** @description model folders that failed to load: not served, while the healthy models are */
-                        failed?: {
-                            model: string;
-                            error: string;
-                        }[];
-                    };
+                    "application/json": components["schemas"]["Ready"];
                 };
             };
-            /** @description Not ready yet, an engine is down, or the server is shutting down */
+            /** @description `not_acceptable`: Accept allows none of the media types this operation returns */
+            406: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `expectation_failed`: an `Expect` other than 100-continue */
+            417: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: an unexpected failure (logged server-side; no details leak) */
+            500: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_ready`: a model is still loading or its workers are down; `shutting_down`: the server is shutting down (SIGTERM) */
             503: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -525,18 +706,34 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description Every model graph */
             200: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelList"];
                 };
             };
-            /** @description API keys are configured (API_KEYS) and the request has no valid `Authorization: Bearer <key>` */
+            /** @description `unauthorized`: API keys are configured (API_KEYS) and the request has no valid `Authorization: Bearer <key>` */
             401: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     /** @description Bearer realm="jfdl-serve" */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
@@ -545,11 +742,89 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limit exceeded for this API key or client address (RATE_LIMIT_MAX per window) */
+            /** @description `not_acceptable`: Accept allows none of the media types this operation returns */
+            406: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `expectation_failed`: an `Expect` other than 100-continue */
+            417: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the rate limit for this API key or client address is exceeded (RATE_LIMIT_MAX per window) */
             429: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     /** @description seconds to wait before retrying */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: an unexpected failure (logged server-side; no details leak) */
+            500: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `shutting_down`: the server is shutting down (SIGTERM) */
+            503: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -563,24 +838,61 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /**
+                 * @description a model graph name, as GET /v1/models lists it
+                 * @example digits16
+                 */
                 name: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description OK */
+            /** @description The model graph */
             200: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ModelInfo"];
                 };
             };
-            /** @description API keys are configured (API_KEYS) and the request has no valid `Authorization: Bearer <key>` */
+            /** @description `invalid_request`: a field is missing or invalid (named in `field`); `bad_request`: the request is not well-formed (a malformed %-escape in the URL) */
+            400: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: API keys are configured (API_KEYS) and the request has no valid `Authorization: Bearer <key>` */
             401: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     /** @description Bearer realm="jfdl-serve" */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
@@ -589,20 +901,106 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No model with that name */
+            /** @description `unknown_model`: no model has that name */
             404: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limit exceeded for this API key or client address (RATE_LIMIT_MAX per window) */
+            /** @description `not_acceptable`: Accept allows none of the media types this operation returns */
+            406: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `expectation_failed`: an `Expect` other than 100-continue */
+            417: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the rate limit for this API key or client address is exceeded (RATE_LIMIT_MAX per window) */
             429: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     /** @description seconds to wait before retrying */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: an unexpected failure (logged server-side; no details leak) */
+            500: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `shutting_down`: the server is shutting down (SIGTERM) */
+            503: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -614,13 +1012,7 @@ export interface operations {
     generate: {
         parameters: {
             query?: never;
-            header?: {
-                /**
-                 * @description `application/json` (default): JSON with base64 images. `image/png`, `image/webp` or `image/jpeg` with num_images = 1: the raw image, with the seed in `X-Seed` (406 for num_images > 1).
-                 * @example image/png
-                 */
-                accept?: string;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -630,36 +1022,51 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The generated images (JSON), or one raw image when Accept asks for an image type */
+            /** @description The generated images, the seed, the parameters after defaults, and timings */
             200: {
                 headers: {
-                    /** @description the seed used (raw image responses) */
-                    "X-Seed"?: string;
-                    /** @description the model used (raw image responses) */
-                    "X-Model"?: string;
-                    /** @description queue, compute and encode durations in ms (raw image responses) */
-                    "Server-Timing"?: string;
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["GenerateResponse"];
-                    "image/png": string;
-                    "image/webp": string;
-                    "image/jpeg": string;
                 };
             };
-            /** @description A field is invalid (named in `field`), the body is not JSON, the class is unknown, or guidance ≠ 1 on a plain CM */
+            /** @description `invalid_request`: a field is missing or invalid (named in `field`); `invalid_json`: the body is not valid JSON; `unknown_class`: the class is not a class of the model; `guidance_unsupported`: guidance ≠ 1 on a plain CM */
             400: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description API keys are configured (API_KEYS) and the request has no valid `Authorization: Bearer <key>` */
+            /** @description `unauthorized`: API keys are configured (API_KEYS) and the request has no valid `Authorization: Bearer <key>` */
             401: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     /** @description Bearer realm="jfdl-serve" */
                     "WWW-Authenticate"?: string;
                     [name: string]: unknown;
@@ -668,76 +1075,390 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description No model with that name */
+            /** @description `unknown_model`: no model has that name */
             404: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description A raw image was asked for (Accept: image/*) with num_images > 1 */
+            /** @description `not_acceptable`: Accept allows none of the media types this operation returns */
             406: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The body exceeds BODY_LIMIT_BYTES */
+            /** @description `body_too_large`: the body exceeds BODY_LIMIT_BYTES */
             413: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The body is not application/json */
+            /** @description `unsupported_media_type`: the body is not application/json */
             415: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Rate limit exceeded for this API key or client address (RATE_LIMIT_MAX per window) */
+            /** @description `expectation_failed`: an `Expect` other than 100-continue */
+            417: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the rate limit for this API key or client address is exceeded (RATE_LIMIT_MAX per window) */
             429: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     /** @description seconds to wait before retrying */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description An unexpected failure (logged server-side; no details leak) */
+            /** @description `internal_error`: an unexpected failure (logged server-side; no details leak) */
             500: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The queue is full, the model is still loading or failed, its inference worker died (it is restarted), or the server is shutting down — retry after Retry-After seconds */
+            /** @description `model_unavailable`: the model is still loading or failed to load; `queue_full`: the queue is full (QUEUE_LIMIT images); `engine_unavailable`: the inference worker running the request died (it is restarted); `cancelled`: the request was cancelled inside the service (it is closing); `shutting_down`: the server is shutting down (SIGTERM) */
             503: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     /** @description seconds to wait before retrying */
-                    "Retry-After"?: string;
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The request did not finish within REQUEST_DEADLINE_MS; its lanes were dropped */
+            /** @description `deadline_exceeded`: the request did not finish within REQUEST_DEADLINE_MS; its lanes were dropped */
             504: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    generateImage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateImageRequest"];
+            };
+        };
+        responses: {
+            /** @description One encoded image */
+            200: {
+                headers: {
+                    /** @description the seed used (the request's, or the random one drawn) */
+                    "X-Seed"?: string;
+                    /** @description the model graph that generated the image */
+                    "X-Model"?: string;
+                    /** @description queue, compute and encode durations in ms, e.g. `queue;dur=0.4, compute;dur=3.1, encode;dur=0.2` */
+                    "Server-Timing"?: string;
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": string;
+                    "image/webp": string;
+                    "image/jpeg": string;
+                };
+            };
+            /** @description `invalid_request`: a field is missing or invalid (named in `field`); `invalid_json`: the body is not valid JSON; `unknown_class`: the class is not a class of the model; `guidance_unsupported`: guidance ≠ 1 on a plain CM */
+            400: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: API keys are configured (API_KEYS) and the request has no valid `Authorization: Bearer <key>` */
+            401: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Bearer realm="jfdl-serve" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unknown_model`: no model has that name */
+            404: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_acceptable`: Accept allows none of the media types this operation returns */
+            406: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `body_too_large`: the body exceeds BODY_LIMIT_BYTES */
+            413: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not application/json */
+            415: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `expectation_failed`: an `Expect` other than 100-continue */
+            417: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the rate limit for this API key or client address is exceeded (RATE_LIMIT_MAX per window) */
+            429: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: an unexpected failure (logged server-side; no details leak) */
+            500: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `model_unavailable`: the model is still loading or failed to load; `queue_full`: the queue is full (QUEUE_LIMIT images); `engine_unavailable`: the inference worker running the request died (it is restarted); `cancelled`: the request was cancelled inside the service (it is closing); `shutting_down`: the server is shutting down (SIGTERM) */
+            503: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `deadline_exceeded`: the request did not finish within REQUEST_DEADLINE_MS; its lanes were dropped */
+            504: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -758,10 +1479,58 @@ export interface operations {
             /** @description HTML page */
             200: {
                 headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description `not_acceptable`: Accept allows none of the media types this operation returns */
+            406: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `expectation_failed`: an `Expect` other than 100-continue */
+            417: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: an unexpected failure (logged server-side; no details leak) */
+            500: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `shutting_down`: the server is shutting down (SIGTERM) */
+            503: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

@@ -89,7 +89,7 @@ async function load(): Promise<ort.InferenceSession | null> {
       });
       return session;
     } catch (e) {
-      attempts.push({ provider, error: (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 300) });
+      attempts.push({ provider, error: (e instanceof Error ? e.message : String(e)).split('\n')[0] });
     }
   }
   post({ type: 'load-error', message: `no execution provider could load the graph (${attempts.map((a) => `${a.provider}: ${a.error}`).join('; ')})`, attempts });

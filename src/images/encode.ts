@@ -5,11 +5,8 @@
  * nearest-neighbour upscale for display (tiny 16×16 samples are otherwise unreadable).
  */
 import sharp from 'sharp';
+import type { ImageFormat } from '../enums.js';
 import { encodePng } from './png.js';
-
-export const FORMATS = ['png', 'webp', 'jpeg'] as const;
-export type ImageFormat = (typeof FORMATS)[number];
-export const MIME: Record<ImageFormat, string> = { png: 'image/png', webp: 'image/webp', jpeg: 'image/jpeg' };
 
 /** [C, H, W] → [H, W, C]. */
 export function interleave(planar: Uint8Array, channels: number, height: number, width: number): Uint8Array {

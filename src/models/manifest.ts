@@ -1,39 +1,45 @@
 /**
- * zod schema of `model.json` (docs/model-contract.md; the JSON Schema twin is
- * schemas/model.schema.json). Cross-field rules the contract states are refined here too:
- * schedules descending inside [σ_min, σ_max], null_class = number of classes when present.
+ * zod schema of `model.json` (docs/model-contract.md). schemas/model.schema.json is generated from
+ * it (`npm run openapi`; test/models/manifest-schema.test.ts fails when it is stale), so the
+ * service, the JSON Schema the training pipeline validates its exports with, and the document
+ * cannot drift apart. Every object is strict (an unknown key is an error, not silently dropped)
+ * except `provenance` and `metrics`, which are free-form. Cross-field rules the contract states
+ * are refined here too: schedules descending inside [σ_min, σ_max], null_class = number of
+ * classes when present.
  */
 import { z } from 'zod';
+import { GRAPH_KINDS, MODEL_NAME_PATTERN, SAMPLERS } from '../enums.js';
 
-const positive = z.number().finite().positive();
+const positive = z.number().positive();
 
 export const GuidanceRangeSchema = z
-  .object({ default: z.number().finite(), min: z.number().finite(), max: z.number().finite() })
+  .strictObject({ default: z.number(), min: z.number(), max: z.number() })
   .refine((g) => g.min <= g.default && g.default <= g.max, { message: 'guidance must satisfy min <= default <= max' });
 
-export const GraphEntrySchema = z.object({
-  model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'model names use letters, digits, ".", "_" and "-"'),
-  kind: z.enum(['jfdl', 'cm']),
-  file: z.string().min(1).refine((f) => !f.includes('/') && !f.includes('\\') && f !== '..', 'file must be a plain file name inside the model folder'),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'sha256 must be 64 hex digits'),
+export const GraphEntrySchema = z.strictObject({
+  model: z.string().regex(MODEL_NAME_PATTERN, 'model names use letters, digits, ".", "_" and "-" (at most 64, starting with a letter or digit)'),
+  kind: z.enum(GRAPH_KINDS),
+  // a plain file name inside the model folder: no separator, not "." or ".."
+  file: z.string().regex(/^(?!\.{1,2}$)[^/\\]+$/, 'file must be a plain file name inside the model folder'),
+  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'sha256 must be 64 hex digits'),
   null_class: z.number().int().nonnegative().nullable(),
   guidance: GuidanceRangeSchema,
 });
 
 export const ManifestSchema = z
-  .object({
+  .strictObject({
     schema_version: z.literal(1),
     name: z.string().min(1),
     description: z.string().default(''),
-    image: z.object({
-      channels: z.union([z.literal(1), z.literal(3), z.literal(4)]),
+    image: z.strictObject({
+      channels: z.literal([1, 3, 4]),
       height: z.number().int().min(1).max(4096),
       width: z.number().int().min(1).max(4096),
     }),
     classes: z.array(z.string().min(1)).min(1),
-    sigma: z.object({ min: positive, max: positive, data: positive }),
+    sigma: z.strictObject({ min: positive, max: positive, data: positive }),
     clamp: z.boolean().default(true),
-    default_sampler: z.enum(['ode', 'consistency']).default('ode'),
+    default_sampler: z.enum(SAMPLERS).default('ode'),
     default_steps: z.number().int().min(1),
     max_steps: z.number().int().min(1).max(1000),
     schedules: z.record(z.string().regex(/^[1-9][0-9]*$/), z.array(positive).min(1)).default({}),
@@ -41,7 +47,6 @@ export const ManifestSchema = z
     provenance: z.record(z.string(), z.unknown()).optional(),
     metrics: z.record(z.string(), z.unknown()).optional(),
   })
-  .passthrough()
   .superRefine((m, ctx) => {
     if (!(m.sigma.min < m.sigma.max)) ctx.addIssue({ code: 'custom', path: ['sigma'], message: 'sigma.min must be < sigma.max' });
     if (m.default_steps > m.max_steps) ctx.addIssue({ code: 'custom', path: ['default_steps'], message: 'default_steps must be <= max_steps' });
@@ -65,6 +70,23 @@ export const ManifestSchema = z
 
 export type Manifest = z.output<typeof ManifestSchema>;
 export type GraphEntry = z.output<typeof GraphEntrySchema>;
+
+/**
+ * The JSON Schema (draft 2020-12) of model.json as a file names it: the input side of the zod
+ * schema (a field with a default is optional). Cross-field rules (superRefine) have no JSON
+ * Schema form; the service checks them when it loads a model.
+ */
+export function manifestJsonSchema(): Record<string, unknown> {
+  const { $schema, ...rest } = z.toJSONSchema(ManifestSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+  return {
+    $schema,
+    $id: 'https://jfdl-serve.local/schemas/model.schema.json',
+    title: 'jfdl-serve model manifest (model.json)',
+    description:
+      "A model folder's manifest: see docs/model-contract.md. Generated from the service's zod schema (src/models/manifest.ts) by `npm run openapi`; do not edit.",
+    ...rest,
+  };
+}
 
 /** Human-readable one-liner of a zod error, with paths ("graphs.0.sha256: …"). */
 export function describeZodError(err: z.ZodError): string {

@@ -9,14 +9,16 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config, ExecutionProviderName } from '../config.js';
+import type { Config } from '../config.js';
+import type { ModelStatus } from '../enums.js';
 import { Engine, type LoadInfo } from '../engine/index.js';
 import { Scheduler } from '../scheduler/index.js';
 import { contractProblems } from './contract.js';
 import { describeZodError, ManifestSchema, type GraphEntry, type Manifest } from './manifest.js';
+import { providerErrorLine, providersToTry } from './providers.js';
 import { warmUp, type WarmupReport } from './warmup.js';
 
-export type ModelStatus = 'loading' | 'ready' | 'error';
+export type { ModelStatus };
 
 /** One servable graph (a `graphs[]` entry of a manifest), or a folder that failed before that. */
 export interface ModelEntry {
@@ -56,7 +58,7 @@ export class Registry {
   /** Scan the folder and start loading every graph; resolves when all are ready or failed. */
   async loadAll(): Promise<void> {
     const dir = resolve(this.cfg.MODELS_DIR);
-    let names: string[] = [];
+    let names: string[];
     try {
       names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
     } catch (e) {
@@ -74,7 +76,7 @@ export class Registry {
         try {
           json = JSON.parse(text);
         } catch (e) {
-          throw new Error(`model.json is not valid JSON: ${(e as Error).message}`);
+          throw new Error(`model.json is not valid JSON: ${(e as Error).message}`, { cause: e });
         }
         const r = ManifestSchema.safeParse(json);
         if (!r.success) throw new Error(`model.json is invalid: ${describeZodError(r.error)}`);
@@ -115,14 +117,20 @@ export class Registry {
       if (!st?.isFile()) throw new Error(`graph file ${g.file} not found`);
       const digest = await sha256File(path);
       if (digest !== g.sha256.toLowerCase()) throw new Error(`SHA-256 mismatch for ${g.file}: manifest ${g.sha256}, file ${digest}`);
+      // providers that cannot work here are not tried (no native warnings), and are reported as skipped
+      const { tryList, skipped } = providersToTry(this.cfg.EXECUTION_PROVIDERS);
       const engine = new Engine({
         graphPath: path,
-        providers: this.cfg.EXECUTION_PROVIDERS as ExecutionProviderName[],
+        providers: tryList,
         intraOpThreads: this.cfg.INTRA_OP_THREADS,
         nice: this.cfg.ENGINE_NICE,
         workers: this.cfg.ENGINE_WORKERS,
       });
-      const info = await engine.load();
+      const loaded = await engine.load();
+      // every provider preferred to the one in use, in the configured order: skipped here, or tried and failed
+      const before = this.cfg.EXECUTION_PROVIDERS.slice(0, this.cfg.EXECUTION_PROVIDERS.indexOf(loaded.provider));
+      const attempts = before.flatMap((p) => [...skipped, ...loaded.attempts].filter((a) => a.provider === p).slice(0, 1));
+      const info = { ...loaded, attempts: attempts.map((a) => ({ ...a, error: providerErrorLine(a.error) })) };
       const problems = contractProblems(info.inputs, info.outputs, m.image);
       if (problems.length) {
         await engine.close();

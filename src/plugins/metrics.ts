@@ -9,6 +9,8 @@
  */
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { media, operation } from '../api/responses.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as PromRegistry } from 'prom-client';
 import type { Registry } from '../models/registry.js';
 
@@ -184,10 +186,25 @@ export default fp(
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
     });
-    app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
-      const text = await metrics.prom.metrics();
-      return reply.type(metrics.prom.contentType).send(text);
-    });
+    app.get(
+      '/metrics',
+      {
+        schema: operation({
+          operationId: 'metrics',
+          tags: ['ops'],
+          summary: 'Prometheus metrics',
+          description: 'Prometheus metrics in the text exposition format 0.0.4 (the README lists them). Stays open while the server drains, for the last scrape.',
+          api: false,
+          openWhileDraining: true,
+          ok: { 200: media({ 'text/plain': z.string() }, 'Prometheus text exposition format 0.0.4') },
+          errors: [],
+        }),
+      },
+      async (_req, reply) => {
+        const text = await metrics.prom.metrics();
+        return reply.type(metrics.prom.contentType).send(text);
+      },
+    );
   },
   { name: 'metrics' },
 );

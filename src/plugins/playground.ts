@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import { z } from 'zod';
+import { media, operation } from '../api/responses.js';
 
 /** public/ at the repository root, from src/plugins/ (tsx) and dist/plugins/ (built) alike. */
 export const PUBLIC_DIR = new URL('../../public/', import.meta.url);
@@ -22,7 +24,20 @@ export default fp(
       const body = readFileSync(new URL(a.file, PUBLIC_DIR));
       app.get(
         a.url,
-        { schema: a.url === '/' ? { summary: 'Playground page (HTML)' } : { hide: true } },
+        {
+          schema:
+            a.url === '/'
+              ? operation({
+                  operationId: 'playground',
+                  tags: ['ops'],
+                  summary: 'Playground page (HTML)',
+                  description: 'The playground page: pick a model and class, turn the guidance knob, run a guidance sweep.',
+                  api: false,
+                  ok: { 200: media({ 'text/html': z.string() }, 'HTML page') },
+                  errors: [],
+                })
+              : { hide: true },
+        },
         async (_req, reply) => reply.type(a.type).header('cache-control', 'no-cache').send(body),
       );
     }

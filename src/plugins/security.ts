@@ -1,27 +1,20 @@
 /**
- * Security of the HTTP surface, in one plugin so the order of its hooks is visible in one place:
+ * Access to the HTTP surface, in one plugin so the order of its hooks is visible in one place
+ * (request ids and security headers come first, from ./headers.ts):
  *
- * 1. request ids — every request gets one (an incoming `X-Request-Id` of safe characters is kept,
- *    otherwise a UUID); it is bound to every log line of the request and echoed in the response;
- * 2. security headers (helmet) — nosniff, frame-ancestors none, a CSP that still lets the
- *    playground and /docs run, no `X-Powered-By`. The helmet middleware is built once and run on
- *    the raw response in an onRequest hook; the @fastify/helmet wrapper rebuilt it (parsing the
- *    CSP) on every request, ≈ 9 % of the event loop's time at saturation;
- * 3. CORS (@fastify/cors) — off unless CORS_ORIGINS names origins;
- * 4. API keys — when any key is configured, every `/v1/*` route needs `Authorization: Bearer
+ * 1. CORS (@fastify/cors) — off unless CORS_ORIGINS names origins;
+ * 2. API keys — when any key is configured, every `/v1/*` route needs `Authorization: Bearer
  *    <key>`; keys are compared as SHA-256 digests with `timingSafeEqual` against every key (no
  *    early exit), and every failure — no header, wrong scheme, unknown key — is the same 401;
  *    probes, metrics, docs and the playground page stay open (protect /metrics at the network);
- * 5. rate limiting (@fastify/rate-limit) — RATE_LIMIT_MAX requests per window per API key (its
+ * 3. rate limiting (@fastify/rate-limit) — RATE_LIMIT_MAX requests per window per API key (its
  *    fingerprint, never the key) or, without keys, per client address; 429 + Retry-After.
  *
  * The body-size limit is fastify's own `bodyLimit` (BODY_LIMIT_BYTES, answered 413). Nothing
  * secret reaches the logs: headers are not serialised, and `authorization` is redacted anyway.
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import cors from '@fastify/cors';
-import helmet from 'helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
@@ -33,14 +26,6 @@ declare module 'fastify' {
     /** fingerprint of the API key that authenticated this request (never the key itself) */
     apiKeyId?: string;
   }
-}
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** fastify `genReqId`: keep a caller's id when it is safe to log, else a fresh UUID. */
-export function genRequestId(req: IncomingMessage): string {
-  const h = req.headers['x-request-id'];
-  return typeof h === 'string' && REQUEST_ID.test(h) ? h : randomUUID();
 }
 
 /** pino redaction paths: belt and braces, as fastify's request serialiser logs no headers. */
@@ -81,33 +66,6 @@ const isApiRoute = (req: FastifyRequest) => (req.routeOptions.url ?? '').startsW
 export default fp(
   async function securityPlugin(app: FastifyInstance, opts: { config: Config }) {
     const cfg = opts.config;
-
-    app.addHook('onRequest', async (req, reply) => {
-      reply.header('x-request-id', req.id);
-    });
-
-    const securityHeaders = helmet({
-      contentSecurityPolicy: {
-        directives: {
-          defaultSrc: ["'self'"],
-          // the playground page and swagger-ui initialise with small inline scripts and styles
-          scriptSrc: ["'self'", "'unsafe-inline'"],
-          styleSrc: ["'self'", "'unsafe-inline'"],
-          imgSrc: ["'self'", 'data:', 'blob:'],
-          connectSrc: ["'self'"],
-          frameAncestors: ["'none'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'self'"],
-          formAction: ["'self'"],
-        },
-      },
-      // images are fetched cross-origin only when CORS allows it
-      crossOriginResourcePolicy: { policy: cfg.CORS_ORIGINS ? 'cross-origin' : 'same-origin' },
-      hsts: false, // TLS ends at the ingress / load balancer, which sets HSTS for its host
-    });
-    app.addHook('onRequest', (req, reply, done) => {
-      securityHeaders(req.raw, reply.raw, (err?: unknown) => done(err instanceof Error ? err : undefined));
-    });
 
     if (cfg.CORS_ORIGINS) {
       const list = cfg.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);

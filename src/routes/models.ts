@@ -1,7 +1,8 @@
 /** GET /v1/models and GET /v1/models/{name}: manifests, classes, limits, provider, status. */
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ErrorResponse, ModelInfo, ModelsResponse } from '../api/schemas.js';
+import { json, operation } from '../api/responses.js';
+import { ModelInfo, ModelName, ModelsResponse } from '../api/schemas.js';
 import { UnknownModel } from '../errors.js';
 import type { ModelEntry, Registry } from '../models/registry.js';
 
@@ -48,13 +49,40 @@ export function describeModel(e: ModelEntry): z.output<typeof ModelInfo> {
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
+const NameParams = z.object({ name: ModelName.meta({ examples: ['digits16'] }).describe('a model graph name, as GET /v1/models lists it') });
+
 const modelsRoute: FastifyPluginAsyncZod<{ registry: Registry }> = async (app, { registry }) => {
-  app.get('/v1/models', { schema: { summary: 'List models', response: { 200: ModelsResponse } } }, async () => ({
-    models: [...registry.entries.values()].map(describeModel),
-  }));
+  app.get(
+    '/v1/models',
+    {
+      schema: operation({
+        operationId: 'listModels',
+        tags: ['models'],
+        summary: 'List models',
+        description: 'Every model graph under MODELS_DIR, including those still loading or failed (with the reason).',
+        api: true,
+        ok: { 200: json(ModelsResponse, 'Every model graph') },
+        errors: [],
+      }),
+    },
+    async () => ({ models: [...registry.entries.values()].map(describeModel) }),
+  );
   app.get(
     '/v1/models/:name',
-    { schema: { summary: 'One model', params: z.object({ name: z.string().min(1).max(128) }), response: { 200: ModelInfo, 404: ErrorResponse } } },
+    {
+      schema: {
+        params: NameParams,
+        ...operation({
+          operationId: 'getModel',
+          tags: ['models'],
+          summary: 'One model',
+          description: 'One model graph: classes, guidance range, σ schedules, execution provider, status, queue depth and call statistics.',
+          api: true,
+          ok: { 200: json(ModelInfo, 'The model graph') },
+          errors: ['invalid_request', 'bad_request', 'unknown_model'],
+        }),
+      },
+    },
     async (req) => {
       const e = registry.get(req.params.name);
       if (!e) throw new UnknownModel(req.params.name);

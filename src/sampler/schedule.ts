@@ -31,17 +31,18 @@ export function defaultSchedule(
 }
 
 /**
- * Why an explicit σ list is unusable, or null when it is fine: non-empty, at most maxSteps long,
- * finite, strictly descending, each value inside [σ_min, σ_max].
+ * Why an explicit σ list is unusable, as a sentence about `sigmas` (the request field), or null
+ * when it is fine: non-empty, at most maxSteps long, finite, strictly descending, each value
+ * inside [σ_min, σ_max].
  */
 export function sigmasProblem(sigmas: readonly number[], sigma: SigmaRange, maxSteps: number): string | null {
-  if (sigmas.length === 0) return 'must contain at least one value';
-  if (sigmas.length > maxSteps) return `may contain at most ${maxSteps} values (the model's max_steps)`;
+  if (sigmas.length === 0) return 'sigmas must contain at least one value';
+  if (sigmas.length > maxSteps) return `sigmas may contain at most ${maxSteps} values (the model's max_steps)`;
   for (let i = 0; i < sigmas.length; i++) {
     const s = sigmas[i];
     if (!Number.isFinite(s)) return `sigmas[${i}] is not a finite number`;
     if (s < sigma.min || s > sigma.max) return `sigmas[${i}] = ${s} is outside [${sigma.min}, ${sigma.max}]`;
-    if (i > 0 && !(s < sigmas[i - 1])) return `must be strictly descending (sigmas[${i}] = ${s} >= sigmas[${i - 1}])`;
+    if (i > 0 && !(s < sigmas[i - 1])) return `sigmas must be strictly descending (sigmas[${i}] = ${s} >= sigmas[${i - 1}])`;
   }
   return null;
 }

@@ -11,8 +11,9 @@
  * Tensors are float32; each element is combined in float64 and stored back as float32, as the
  * contract says, so the Python reference gives the same bits up to libm differences.
  */
+import type { SamplerName } from '../enums.js';
 
-export type SamplerKind = 'ode' | 'consistency';
+export type SamplerKind = SamplerName;
 
 /** x ← σ_0·z_0 (in place on `z`, which becomes x). */
 export function initialLatent(z: Float32Array, sigma0: number): Float32Array {

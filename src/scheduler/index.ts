@@ -19,7 +19,7 @@
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { batchBuffers, type BatchBuffers, type RunOutput } from '../engine/index.js';
-import { Cancelled, EngineUnavailable, HttpError, InternalError, QueueFull } from '../errors.js';
+import { Cancelled, EngineUnavailable, InternalError, QueueFull, ServiceError } from '../errors.js';
 import { laneScratch, stepLane, type LaneScratch } from '../sampler/lane.js';
 import type { InferenceBackend } from './backend.js';
 import type { CallInfo, CallStats, GenerateJob, JobResult, SchedulerStats } from './jobs.js';
@@ -278,7 +278,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private fail(call: CallRows, err: Error & { buffers?: BatchBuffers }) {
     this.calls--;
     if (err.buffers) this.pool.push(err.buffers);
-    const e = err instanceof HttpError ? err : new InternalError('inference failed');
+    // onnxruntime's own message travels as the cause, so the edge logs it (never sends it)
+    const e = err instanceof ServiceError ? err : new InternalError('inference failed', err);
     for (const lane of call.lanes) lane.pending--;
     for (const lane of call.lanes) this.queue.finish(lane.job, e);
     this.queue.compact();

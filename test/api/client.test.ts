@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { createJfdlClient, generate, generateImage, JfdlApiError, type JfdlClient } from '../../src/client/index.js';
-import { tinyManifest } from '../helpers.js';
+import { tinyManifest, waitFor } from '../helpers.js';
 import { startServer, type LiveServer } from './live.js';
 
 const m = tinyManifest();
@@ -67,7 +67,8 @@ describe('typed client against a live server', () => {
   test('POST /v1/generate → JSON with base64 images of the expected size', async () => {
     const { data, response } = await api.POST('/v1/generate', { body: { model: GUIDED, class: m.classes[1], guidance: 1.5, seed: 9, num_images: 2, scale: 3 } });
     assert.equal(response.status, 200);
-    const r = data as Exclude<typeof data, string | undefined>;
+    // typed as the JSON answer: no cast (the raw image has its own operation)
+    const r = data!;
     assert.equal(r.seed, 9);
     assert.equal(r.params.class, 1);
     assert.equal(r.params.guidance, 1.5);
@@ -83,8 +84,8 @@ describe('typed client against a live server', () => {
     assert.deepEqual(again.images, r.images);
   });
 
-  test('POST /v1/generate with Accept: image/webp → the raw image, seed in X-Seed', async () => {
-    const img = await generateImage(api, { model: PLAIN, class: 0, seed: 77 }, 'webp');
+  test('POST /v1/generate/image with format webp → the raw image, seed in X-Seed', async () => {
+    const img = await generateImage(api, { model: PLAIN, class: 0, seed: 77, format: 'webp' });
     assert.equal(img.mime, 'image/webp');
     assert.equal(img.seed, 77);
     assert.equal(img.model, PLAIN);
@@ -112,19 +113,21 @@ describe('typed client against a live server', () => {
     await assert.rejects(generate(api, { class: 'nope' }), (e: unknown) => e instanceof JfdlApiError && e.status === 400 && e.body.error === 'unknown_class');
   });
 
-  test('404 unknown model, 406 raw image with num_images > 1, 413 oversize body, 415 not JSON', async () => {
+  test('404 unknown model, 406 an image asked of the JSON operation, 413 oversize body, 415 not JSON', async () => {
     const nf = await api.POST('/v1/generate', { body: { model: 'nope', class: 0 } });
     assert.equal(nf.response.status, 404);
     assert.equal(nf.error?.error, 'unknown_model');
     const na = await api.POST('/v1/generate', { body: { class: 0, num_images: 2 }, headers: { accept: 'image/png' } });
     assert.equal(na.response.status, 406);
     assert.equal(na.error?.error, 'not_acceptable');
+    assert.match(na.error!.message, /POST \/v1\/generate\/image/);
     const big = await api.POST('/v1/generate', { body: { class: 0, sigmas: Array.from({ length: 20000 }, (_, i) => 80 - i * 0.001) } });
     assert.equal(big.response.status, 413);
     assert.equal(big.error?.error, 'body_too_large');
     const text = await api.POST('/v1/generate', { body: 'class=0' as never, bodySerializer: (b) => b as unknown as string, headers: { 'content-type': 'text/plain' } });
     assert.equal(text.response.status, 415);
     assert.equal(text.error?.error, 'unsupported_media_type');
+    assert.match(text.error!.message, /"text\/plain"/);
   });
 
   test('GET /metrics and GET / (the playground page) as text', async () => {
@@ -138,15 +141,18 @@ describe('typed client against a live server', () => {
 });
 
 describe('typed client: 503 queue_full, 504 deadline', () => {
-  test('a full queue answers 503 with Retry-After; a tiny deadline answers 504', async () => {
-    const s = await startServer({ QUEUE_LIMIT: '2', REQUEST_DEADLINE_MS: '1' });
+  test('a full queue answers 503 with Retry-After; a request past its deadline answers 504', async () => {
+    // the first request's lanes wait for a fuller batch (MAX_WAIT_MS) longer than the deadline
+    const s = await startServer({ QUEUE_LIMIT: '2', MAX_IMAGES: '2', MAX_WAIT_MS: '300', REQUEST_DEADLINE_MS: '150' });
     try {
       const api = createJfdlClient(s.url);
-      const full = await api.POST('/v1/generate', { body: { class: 0, num_images: 3 } });
+      const first = api.POST('/v1/generate', { body: { class: 0, num_images: 2 } });
+      await waitFor(() => s.app.registry.get(GUIDED)!.scheduler!.queueDepth === 2);
+      const full = await api.POST('/v1/generate', { body: { class: 0 } });
       assert.equal(full.response.status, 503);
       assert.equal(full.error?.error, 'queue_full');
       assert.match(full.response.headers.get('retry-after') ?? '', /^\d+$/);
-      const late = await api.POST('/v1/generate', { body: { class: 0, steps: 8, num_images: 2 } });
+      const late = await first;
       assert.equal(late.response.status, 504);
       assert.equal(late.error?.error, 'deadline_exceeded');
     } finally {

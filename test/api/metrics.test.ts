@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { createJfdlClient, type JfdlClient } from '../../src/client/index.js';
 import { startServer, type LiveServer } from './live.js';
 import { parsePrometheus, value, type Family } from './prom.js';
-import { tinyManifest } from '../helpers.js';
+import { tinyManifest, waitFor } from '../helpers.js';
 
 let server: LiveServer;
 let api: JfdlClient;
@@ -128,11 +128,15 @@ test('values move with traffic: requests, images, rows by kind, histograms, batc
 });
 
 test('a full queue shows in jfdl_requests_dropped_total and as a 503 in http_requests_total', async () => {
-  const s = await startServer({ QUEUE_LIMIT: '2' });
+  const s = await startServer({ QUEUE_LIMIT: '2', MAX_IMAGES: '2', MAX_WAIT_MS: '300' });
   try {
     const c = createJfdlClient(s.url);
-    const r = await c.POST('/v1/generate', { body: { class: 0, num_images: 3 } });
+    // the first request fills the queue while its lanes wait for a fuller batch
+    const first = c.POST('/v1/generate', { body: { class: 0, num_images: 2 } });
+    await waitFor(() => s.app.registry.get('tiny-rgb8')!.scheduler!.queueDepth === 2);
+    const r = await c.POST('/v1/generate', { body: { class: 0 } });
     assert.equal(r.response.status, 503);
+    assert.equal((await first).response.status, 200);
     const fams = parsePrometheus(await (await fetch(`${s.url}/metrics`)).text());
     assert.equal(value(fams, 'jfdl_requests_dropped_total', { model: 'tiny-rgb8', reason: 'queue_full' }), 1);
     assert.equal(value(fams, 'http_requests_total', { method: 'POST', route: '/v1/generate', status_code: '503' }), 1);

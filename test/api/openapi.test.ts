@@ -63,6 +63,7 @@ const ROUTES: Array<[string, string]> = [
   ['get', '/v1/models'],
   ['get', '/v1/models/{name}'],
   ['post', '/v1/generate'],
+  ['post', '/v1/generate/image'],
 ];
 
 test('every route is documented, and every documented path is a route', () => {
@@ -100,20 +101,57 @@ test('the generate request documents every field, its default, limits and exampl
   assert.ok(doc.components.schemas.GenerateResponse.examples.length >= 1);
 });
 
-test('every error the generate route can answer is documented with the Error schema', () => {
-  const op = doc.paths['/v1/generate'].post;
-  for (const code of ['400', '401', '404', '406', '413', '415', '429', '500', '503', '504']) {
-    const r = op.responses[code];
-    assert.ok(r, `${code} documented`);
-    assert.equal(r.content['application/json'].schema.$ref, '#/components/schemas/Error');
-    assert.ok(Object.keys(r.content['application/json'].examples).length >= 1, `${code} has an example`);
+test('every error the generate operations can answer is documented with the Error schema', () => {
+  for (const path of ['/v1/generate', '/v1/generate/image']) {
+    const op = doc.paths[path].post;
+    for (const code of ['400', '401', '404', '406', '413', '415', '417', '429', '500', '503', '504']) {
+      const r = op.responses[code];
+      assert.ok(r, `${path} ${code} documented`);
+      assert.equal(r.content['application/json'].schema.$ref, '#/components/schemas/Error');
+      assert.ok(Object.keys(r.content['application/json'].examples).length >= 1, `${code} has an example`);
+    }
+    assert.ok(op.responses['503'].headers['Retry-After']);
+    assert.ok(op.responses['429'].headers['Retry-After']);
   }
-  assert.ok(op.responses['503'].headers['Retry-After']);
-  assert.ok(op.responses['429'].headers['Retry-After']);
-  assert.deepEqual(Object.keys(op.responses['200'].content).sort(), ['application/json', 'image/jpeg', 'image/png', 'image/webp']);
-  assert.ok(op.responses['200'].headers['X-Seed']);
-  assert.equal(op.parameters.find((p: { name: string }) => p.name === 'accept')?.in, 'header');
   assert.deepEqual(doc.components.schemas.Error.required, ['error', 'message']);
+});
+
+test('JSON and raw images are two operations, each with one kind of body (generators type them apart)', () => {
+  const json = doc.paths['/v1/generate'].post.responses['200'];
+  assert.deepEqual(Object.keys(json.content), ['application/json']);
+  const image = doc.paths['/v1/generate/image'].post;
+  assert.deepEqual(Object.keys(image.responses['200'].content).sort(), ['image/jpeg', 'image/png', 'image/webp']);
+  for (const m of Object.values(image.responses['200'].content) as Array<{ schema: { format?: string } }>) assert.equal(m.schema.format, 'binary');
+  assert.ok(image.responses['200'].headers['X-Seed']);
+  assert.equal(image.requestBody.content['application/json'].schema.$ref, '#/components/schemas/GenerateImageRequest');
+  assert.equal(doc.components.schemas.GenerateImageRequest.properties.num_images, undefined);
+});
+
+test('generated clients get a base URL, know which operations are open, and have an example for every path parameter', () => {
+  assert.ok(doc.servers?.length && /^https?:\/\//.test(doc.servers[0].url), 'servers[0] is an absolute URL');
+  for (const [m, p] of ROUTES) {
+    const op = doc.paths[p][m];
+    if (p.startsWith('/v1/')) assert.deepEqual(op.security, [{}, { apiKey: [] }], `${m} ${p}: key optional (only with API_KEYS)`);
+    else assert.deepEqual(op.security, [], `${m} ${p}: open`);
+    for (const param of op.parameters ?? []) if (param.in === 'path') assert.ok(param.example !== undefined || param.examples, `${m} ${p}: {${param.name}} has an example`);
+  }
+});
+
+test('every status and header the edge sends is documented (417, 406, 503 shutting_down, Retry-After, X-Request-Id, X-RateLimit-*)', () => {
+  for (const [m, p] of ROUTES) {
+    const op = doc.paths[p][m];
+    for (const code of ['406', '417', '500']) assert.ok(op.responses[code], `${m} ${p}: ${code}`);
+    const drains = p !== '/healthz' && p !== '/metrics';
+    assert.equal(Boolean(op.responses['503']?.content['application/json'].examples.shutting_down), drains, `${m} ${p}: 503 shutting_down`);
+    for (const [code, r] of Object.entries(op.responses as Record<string, { headers?: Record<string, unknown> }>)) {
+      assert.ok(r.headers?.['X-Request-Id'], `${m} ${p} ${code}: X-Request-Id`);
+      if (p.startsWith('/v1/')) for (const h of ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']) assert.ok(r.headers?.[h], `${m} ${p} ${code}: ${h}`);
+    }
+    if (op.responses['503']?.content['application/json'].examples.shutting_down) assert.ok(op.responses['503'].headers['Retry-After'], `${m} ${p}: Retry-After on 503`);
+  }
+  // a model name the schema refuses is 400 on GET /v1/models/{name}
+  assert.ok(doc.paths['/v1/models/{name}'].get.responses['400'].content['application/json'].examples.invalid_request);
+  assert.ok(doc.paths['/readyz'].get.responses['503'].headers['Retry-After']);
 });
 
 test('the generated client compiles under tsc --noEmit', () => {

@@ -215,7 +215,7 @@ for (const t of targets) {
         await docs.goto(`${server.url}/docs`);
         await docs.waitForSelector('.opblock', { timeout: 20_000 });
         const ops = await docs.$$eval('.opblock-summary-path', (es) => es.map((e) => e.textContent?.replace(/\u200b/g, '').trim()));
-        for (const p of ['/v1/generate', '/v1/models', '/v1/models/{name}', '/healthz', '/readyz', '/metrics']) assert.ok(ops.includes(p), `${p} in Swagger UI (${ops})`);
+        for (const p of ['/v1/generate', '/v1/generate/image', '/v1/models', '/v1/models/{name}', '/healthz', '/readyz', '/metrics']) assert.ok(ops.includes(p), `${p} in Swagger UI (${ops})`);
         await docs.screenshot({ path: join(OUT, `${t.label}-docs.png`) });
       } finally {
         await docs.close();
@@ -227,6 +227,47 @@ for (const t of targets) {
     });
   });
 }
+
+describe('playground and /docs over plain HTTP from a host name other than localhost', { skip }, () => {
+  // Browsers treat only localhost as secure; from any other name a CSP with
+  // upgrade-insecure-requests would refetch the page's own scripts and styles over https.
+  const HOST = 'jfdl-serve.test';
+  test('scripts and styles load over http, the page works, Swagger UI renders', async () => {
+    const server = await startServer();
+    const port = new URL(server.url).port;
+    const profile = mkdtempSync(join(tmpdir(), 'jfdl-chromium-'));
+    // the name resolves to the loopback server; Chromium's own HTTPS upgrade of navigations is
+    // turned off so the page is fetched the way a plain-HTTP deployment serves it
+    const args = [...ARGS, `--host-resolver-rules=MAP ${HOST} 127.0.0.1`, '--disable-features=HttpsUpgrades,HttpsFirstBalancedModeAutoEnable'];
+    const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args });
+    const requested: string[] = [];
+    const failed: string[] = [];
+    try {
+      const page = ctx.pages()[0] ?? (await ctx.newPage());
+      page.on('request', (r) => requested.push(r.url()));
+      page.on('requestfailed', (r) => failed.push(`${r.url()} ${r.failure()?.errorText}`));
+      await page.goto(`http://${HOST}:${port}/`);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+      // the stylesheet applied (--bg of playground.css) and the module ran (models listed)
+      assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(246, 247, 249)');
+      assert.ok((await page.$$eval('#model option', (os) => os.length)) >= 2);
+      await page.click('#generate');
+      await page.waitForFunction(() => (document.getElementById('image') as HTMLImageElement).complete && !(document.getElementById('single') as HTMLElement).hidden);
+      checkRendered(await imageStats(page, '#image'), 8, `image at http://${HOST}`);
+      await page.goto(`http://${HOST}:${port}/docs`);
+      await page.waitForSelector('.opblock', { timeout: 20_000 });
+      await page.screenshot({ path: join(OUT, 'other-host-docs.png') });
+      assert.deepEqual(failed, []);
+      const insecure = requested.filter((u) => u.startsWith('https:'));
+      assert.deepEqual(insecure, [], 'nothing was upgraded to https');
+      assert.ok(requested.some((u) => u === `http://${HOST}:${port}/playground.js`));
+    } finally {
+      await ctx.close();
+      await server.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('playground in Chromium with API keys configured', { skip }, () => {
   test('the 401 message shows, and entering the key loads the models and generates', async () => {

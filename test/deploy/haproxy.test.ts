@@ -67,7 +67,10 @@ describe('haproxy configuration (deploy/haproxy/haproxy.cfg)', { skip: hasHaprox
 
   after(async () => {
     await h?.stop();
-    for (const s of servers) s.closeAllConnections(), s.close();
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
   });
 
   test('valid for 1 to 4 replicas', () => {

@@ -285,6 +285,7 @@ function paths(t: TargetModels): fc.Arbitrary<{ method: string; path: string }> 
   ];
   return fc.oneof(
     { arbitrary: fc.constant({ method: 'POST', path: '/v1/generate' }), weight: 20 },
+    { arbitrary: fc.constant({ method: 'POST', path: '/v1/generate/image' }), weight: 4 },
     {
       arbitrary: fc
         .constantFrom(

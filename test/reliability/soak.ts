@@ -82,7 +82,8 @@ export async function runSoak(t: Target, models: TargetModels, o: { durationS: n
         ms.push(r.ms);
       } else clientErrors++;
     } else if (roll < 70) {
-      const r = await post(t.port, '/v1/generate', { ...spec, num_images: 1 }, { headers: { accept: 'image/png' } });
+      const { num_images: _n, ...one } = spec;
+      const r = await post(t.port, '/v1/generate/image', one, { headers: { accept: 'image/png' } });
       if (r.status) count(r.status);
       else clientErrors++;
     } else if (roll < 85) {

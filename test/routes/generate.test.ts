@@ -41,24 +41,33 @@ describe('POST /v1/generate on the tiny fixture', () => {
     assert.equal(r.json().params.guidance, g.guidance.default);
   });
 
-  test('Accept: image/* with one image → raw bytes and X-Seed', async () => {
-    for (const [accept, sig] of [
-      ['image/png', (b: Buffer) => b.subarray(1, 4).toString('ascii') === 'PNG'],
-      ['image/webp', (b: Buffer) => b.subarray(8, 12).toString('ascii') === 'WEBP'],
-      ['image/jpeg', (b: Buffer) => b[0] === 0xff && b[1] === 0xd8],
-    ] as const) {
-      const res = await post({ model: g.model, class: 0, seed: 9 }, { accept });
-      assert.equal(res.statusCode, 200);
-      assert.equal(res.headers['content-type'], accept);
-      assert.equal(res.headers['x-seed'], '9');
-      assert.ok(sig(res.rawPayload), accept);
+  test('POST /v1/generate/image → one raw image, its type from format or Accept, seed in X-Seed', async () => {
+    const image = (payload: unknown, headers: Record<string, string> = {}) => app.inject({ method: 'POST', url: '/v1/generate/image', payload: payload as object, headers });
+    const signature = {
+      'image/png': (b: Buffer) => b.subarray(1, 4).toString('ascii') === 'PNG',
+      'image/webp': (b: Buffer) => b.subarray(8, 12).toString('ascii') === 'WEBP',
+      'image/jpeg': (b: Buffer) => b[0] === 0xff && b[1] === 0xd8,
+    } as const;
+    for (const [type, sig] of Object.entries(signature)) {
+      // by Accept, and by format (with no Accept)
+      for (const res of [await image({ model: g.model, class: 0, seed: 9 }, { accept: type }), await image({ model: g.model, class: 0, seed: 9, format: type.slice(6) })]) {
+        assert.equal(res.statusCode, 200, res.body);
+        assert.equal(res.headers['content-type'], type);
+        assert.equal(res.headers['x-seed'], '9');
+        assert.equal(res.headers['x-model'], g.model);
+        assert.match(String(res.headers['server-timing']), /^queue;dur=[\d.]+, compute;dur=[\d.]+, encode;dur=[\d.]+$/);
+        assert.ok(sig(res.rawPayload), type);
+      }
     }
+    // png without a preference; the same bytes as image 0 of the JSON answer
+    const raw = await image({ model: g.model, class: 0, seed: 9 });
+    assert.equal(raw.headers['content-type'], 'image/png');
     const json = (await post({ model: g.model, class: 0, seed: 9 })).json();
-    const raw = await post({ model: g.model, class: 0, seed: 9 }, { accept: 'image/png' });
     assert.equal(raw.rawPayload.toString('base64'), json.images[0].b64);
-    const many = await post({ model: g.model, class: 0, num_images: 2 }, { accept: 'image/png' });
-    assert.equal(many.statusCode, 406);
-    assert.equal(many.json().field, 'accept');
+    // one image only: num_images and debug are not fields of this operation
+    const many = await image({ model: g.model, class: 0, num_images: 2 });
+    assert.equal(many.statusCode, 400);
+    assert.equal(many.json().field, 'num_images');
   });
 
   test('scale and formats in JSON', async () => {

@@ -103,4 +103,37 @@ describe('bad input → 4xx JSON {error, message, field}', () => {
     assert.equal(res.statusCode, 404);
     assert.equal(res.json().error, 'not_found');
   });
+
+  test('messages name the field and state the rule', async () => {
+    const message = async (payload: unknown) => {
+      const res = await app.inject({ method: 'POST', url: '/v1/generate', payload: payload as object });
+      assert.equal(res.statusCode, 400, res.body);
+      return res.json() as { message: string; field: string };
+    };
+    // a missing field is "required", not "Invalid input"
+    assert.deepEqual(await message({ model: g.model }), { error: 'invalid_request', message: 'class is required', field: 'class' });
+    // one limit, one message, whichever check caught it (MAX_IMAGES is 4 here)
+    for (const n of [5, 17, 1_000_000, 0]) assert.equal((await message({ ...base(), num_images: n })).message, 'num_images must be an integer within [1, 4]', String(n));
+    assert.equal((await message({ ...base(), num_images: 1.5 })).message, 'num_images must be an integer within [1, 4]');
+    assert.equal((await message({ ...base(), num_images: '2' })).message, 'num_images must be an integer (got a string)');
+    // no field named twice ("sigmas sigmas[0]")
+    for (const sigmas of [[m.sigma.max * 2], [1, 2], [], Array.from({ length: m.max_steps + 1 }, (_, i) => m.sigma.max / (i + 1))]) {
+      const msg = (await message({ ...base(), sigmas })).message;
+      assert.match(msg, /^sigmas/, msg);
+      assert.doesNotMatch(msg, /sigmas\W+sigmas/, msg);
+    }
+    // an empty key is named as such, and the field is the body
+    assert.deepEqual(await message({ ...base(), '': 1 }), { error: 'invalid_request', message: 'unknown field ""', field: 'body' });
+    assert.deepEqual(await message({ ...base(), colour: 'red', size: 3 }), { error: 'invalid_request', message: 'unknown fields "colour", "size"', field: 'colour' });
+    // types and choices in words
+    assert.equal((await message({ ...base(), class: true })).message, 'class must be an integer within [0, 1000000] or a string of 1–128 characters (got a boolean)');
+    assert.equal((await message({ ...base(), sampler: 'euler' })).message, 'sampler must be one of "ode", "consistency"');
+    assert.equal((await message({ ...base(), seed: 2 ** 32 })).message, 'seed must be an integer within [0, 4294967295]');
+    assert.equal((await message({ ...base(), debug: 'yes' })).message, 'debug must be a boolean (true or false) (got a string)');
+    assert.equal((await message({ ...base(), model: 'no such model' })).field, 'model');
+    for (const payload of ['[1,2]', 'null']) {
+      const res = await app.inject({ method: 'POST', url: '/v1/generate', payload, headers: { 'content-type': 'application/json' } });
+      assert.match(res.json().message, /^the body must be a JSON object \(got (an array|null)\)$/);
+    }
+  });
 });

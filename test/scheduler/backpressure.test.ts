@@ -14,7 +14,7 @@ describe('backpressure, deadlines, disconnects', () => {
 
   test('full queue → 503 at once with Retry-After; the queued request still completes', async () => {
     // the first request's lanes wait 3 s for company (fixed wait), so the queue stays full
-    const app = await makeApp({ QUEUE_LIMIT: '2', MAX_WAIT_MS: '3000', BATCH_WAIT: 'fixed' });
+    const app = await makeApp({ QUEUE_LIMIT: '2', MAX_IMAGES: '2', MAX_WAIT_MS: '3000', BATCH_WAIT: 'fixed' });
     apps.push(app);
     let firstDone = false;
     const first = app.inject({ method: 'POST', url: '/v1/generate', payload: { model: g.model, class: 0, num_images: 2 } }).then((r) => {
