@@ -33,8 +33,12 @@ export const ConfigSchema = z.object({
   BATCH_WAIT: z.enum(['adaptive', 'fixed']).default('adaptive').describe('adaptive: a partial batch waits (up to MAX_WAIT_MS) only while the measured arrival rate says company is due; fixed: it always waits MAX_WAIT_MS'),
   BATCH_TARGET_ROWS: int(0, 4096).default(0).describe('rows per network call the scheduler aims for (0 = the best measured at warm-up, at most MAX_BATCH)'),
   WARMUP_BUDGET_MS: int(0, 600_000).default(3000).describe('time a graph may spend measuring batch sizes at warm-up (one size always runs)'),
-  QUEUE_LIMIT: int(1, 1_000_000).default(1024).describe('max images queued or in progress; beyond it 503 + Retry-After'),
-  REQUEST_DEADLINE_MS: int(1, 3_600_000).default(30_000).describe('a request not finished by then gets 504 and its lanes are dropped'),
+  QUEUE_LIMIT: int(1, 1_000_000)
+    .optional()
+    .describe('max images queued or in progress per model; beyond it 503 + Retry-After (unset: per model, the images it can finish within its deadline at its measured speed, at most 1024)'),
+  REQUEST_DEADLINE_MS: int(1, 3_600_000)
+    .optional()
+    .describe('a request not finished by then gets 504 and its lanes are dropped (unset: per model, 30 s or four times a lone request of the model at its measured speed, whichever is longer)'),
   INTRA_OP_THREADS: int(0, 1024).default(0).describe('onnxruntime intra-op threads per session (0 = automatic: 1 with automatic ENGINE_WORKERS, else cores ÷ ENGINE_WORKERS)'),
   ENGINE_NICE: int(0, 19).default(10).describe('scheduling niceness of the inference threads (Linux: per thread), so the HTTP event loop wins the CPU whenever it has work'),
   ENGINE_WORKERS: int(0, 64).default(0).describe('worker threads (sessions) per model graph (0 = automatic: on CPU one per core, each single-threaded; on a GPU one)'),
@@ -59,7 +63,7 @@ export const ConfigSchema = z.object({
 }).superRefine((c, ctx) => {
   // a request of MAX_IMAGES images needs that many places in the queue: below it, such requests
   // would be refused with 503 forever, however long the client waits and retries
-  if (c.QUEUE_LIMIT < c.MAX_IMAGES)
+  if (c.QUEUE_LIMIT !== undefined && c.QUEUE_LIMIT < c.MAX_IMAGES)
     ctx.addIssue({ code: 'custom', path: ['QUEUE_LIMIT'], message: `must be at least MAX_IMAGES (${c.MAX_IMAGES}), or a request of MAX_IMAGES images could never be admitted` });
 });
 

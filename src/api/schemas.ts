@@ -197,6 +197,14 @@ export const ModelInfo = z
     provenance: z.record(z.string(), z.unknown()).optional().describe('training data and run (from model.json)'),
     metrics: z.record(z.string(), z.unknown()).optional().describe('measured quality metrics (from model.json)'),
     queue_depth: z.number().int().optional().describe('images admitted and not yet finished'),
+    limits: z
+      .object({
+        deadline_ms: z.number().int().describe('a request not done by then gets 504'),
+        queue_limit: z.number().int().describe('images queued or in progress; beyond it 503 + Retry-After'),
+        max_images: z.number().int().describe('the largest num_images this model accepts'),
+      })
+      .optional()
+      .describe('REQUEST_DEADLINE_MS / QUEUE_LIMIT when set, else derived from the cost measured at warm-up'),
     stats: z
       .object({ calls: z.number().int(), rows: z.number().int(), images: z.number().int(), rejected: z.number().int(), deadlines: z.number().int(), aborted: z.number().int() })
       .catchall(z.number())

@@ -123,6 +123,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/generate/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Generate with progress, as server-sent events
+         * @description The same generation as `POST /v1/generate`, answered as a `text/event-stream`: a `progress` event after every network call that advanced the request — `{"done": lane steps done, "total": images × steps}` — then one `result` event whose data is the `POST /v1/generate` JSON, or one `error` event with the `{error, message, field?}` body when the request fails after the stream began (a bad request fails before it, with its usual status). For requests that take a while: a large model on a CPU runs seconds per step.
+         */
+        post: operations["generateStream"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/generate/image": {
         parameters: {
             query?: never;
@@ -372,6 +392,15 @@ export interface components {
             };
             /** @description images admitted and not yet finished */
             queue_depth?: number;
+            /** @description REQUEST_DEADLINE_MS / QUEUE_LIMIT when set, else derived from the cost measured at warm-up */
+            limits?: {
+                /** @description a request not done by then gets 504 */
+                deadline_ms: number;
+                /** @description images queued or in progress; beyond it 503 + Retry-After */
+                queue_limit: number;
+                /** @description the largest num_images this model accepts */
+                max_images: number;
+            };
             /** @description scheduler counters since start: network calls, rows, images, rejected (queue full), deadlines, aborted */
             stats?: ({
                 calls: number;
@@ -1037,6 +1066,231 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GenerateResponse"];
+                };
+            };
+            /** @description `invalid_request`: a field is missing or invalid (named in `field`); `invalid_json`: the body is not valid JSON; `unknown_class`: the class is not a class of the model; `guidance_unsupported`: guidance ≠ 1 on a plain CM */
+            400: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unauthorized`: API keys are configured (API_KEYS) and the request has no valid `Authorization: Bearer <key>` */
+            401: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description Bearer realm="jfdl-serve" */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unknown_model`: no model has that name */
+            404: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `not_acceptable`: Accept allows none of the media types this operation returns */
+            406: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `body_too_large`: the body exceeds BODY_LIMIT_BYTES */
+            413: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not application/json */
+            415: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `expectation_failed`: an `Expect` other than 100-continue */
+            417: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `rate_limited`: the rate limit for this API key or client address is exceeded (RATE_LIMIT_MAX per window) */
+            429: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `internal_error`: an unexpected failure (logged server-side; no details leak) */
+            500: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `model_unavailable`: the model is still loading or failed to load; `queue_full`: the queue is full (QUEUE_LIMIT images); `engine_unavailable`: the inference worker running the request died (it is restarted); `cancelled`: the request was cancelled inside the service (it is closing); `shutting_down`: the server is shutting down (SIGTERM) */
+            503: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `deadline_exceeded`: the request did not finish within REQUEST_DEADLINE_MS; its lanes were dropped */
+            504: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    generateStream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["GenerateRequest"];
+            };
+        };
+        responses: {
+            /** @description Server-sent events: progress, then result or error */
+            200: {
+                headers: {
+                    /** @description the request id: the caller's X-Request-Id when it is safe ([A-Za-z0-9._:-], ≤ 128), else a UUID; on every log line of the request */
+                    "X-Request-Id"?: string;
+                    /** @description requests allowed per window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Limit"?: number;
+                    /** @description requests left in this window (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Remaining"?: number;
+                    /** @description seconds until the window resets (only with RATE_LIMIT_MAX set) */
+                    "X-RateLimit-Reset"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             /** @description `invalid_request`: a field is missing or invalid (named in `field`); `invalid_json`: the body is not valid JSON; `unknown_class`: the class is not a class of the model; `guidance_unsupported`: guidance ≠ 1 on a plain CM */

@@ -13,6 +13,7 @@ import type { Config } from '../config.js';
 import type { ModelStatus } from '../enums.js';
 import { Engine, type LoadInfo } from '../engine/index.js';
 import { Scheduler } from '../scheduler/index.js';
+import { modelLimits, type ModelLimits } from '../scheduler/limits.js';
 import { contractProblems } from './contract.js';
 import { describeZodError, ManifestSchema, type GraphEntry, type Manifest } from './manifest.js';
 import { providerErrorLine, providersToTry } from './providers.js';
@@ -32,6 +33,8 @@ export interface ModelEntry {
   load?: LoadInfo;
   /** the warm-up's batch-size profile and batch target */
   warmup?: WarmupReport;
+  /** deadline, queue limit and largest request, from the warm-up's measured cost or the configuration */
+  limits?: ModelLimits;
   engine?: Engine;
   scheduler?: Scheduler;
 }
@@ -143,6 +146,17 @@ export class Registry {
       this.warming = warm.catch(() => undefined);
       const report = await warm;
       entry.warmup = report;
+      // deadline, queue limit and largest request follow the model's measured cost (a network
+      // that takes seconds per row must not get limits tuned for a 16×16 one)
+      const guided = g.null_class !== null;
+      const limits = modelLimits({
+        cost: { msPerRow: report.msPerRow, rowsPerS: Math.max(0, ...report.profile.map((p) => p.rowsPerS)) },
+        rowsPerImage: m.default_steps * (guided ? 2 : 1),
+        maxImages: this.cfg.MAX_IMAGES,
+        deadlineMs: this.cfg.REQUEST_DEADLINE_MS,
+        queueLimit: this.cfg.QUEUE_LIMIT,
+      });
+      entry.limits = limits;
       entry.scheduler = new Scheduler(engine, {
         channels: m.image.channels,
         height: m.image.height,
@@ -153,14 +167,18 @@ export class Registry {
         targetRows: this.cfg.BATCH_TARGET_ROWS || report.targetRows,
         maxWaitMs: this.cfg.MAX_WAIT_MS,
         wait: this.cfg.BATCH_WAIT,
-        queueLimit: this.cfg.QUEUE_LIMIT,
+        queueLimit: limits.queueLimit,
         pipelineDepth: this.cfg.PIPELINE_DEPTH,
-        deadlineMs: this.cfg.REQUEST_DEADLINE_MS,
+        deadlineMs: limits.deadlineMs,
+        initialRowsPerS: Math.max(0, ...report.profile.map((p) => p.rowsPerS)),
         batching: this.cfg.BATCHING,
       });
       this.onScheduler?.(entry);
       entry.status = 'ready';
-      this.log.info({ model: entry.name, provider: info.provider, attempts: info.attempts, loadMs: Math.round(info.loadMs) }, 'model ready');
+      this.log.info(
+        { model: entry.name, provider: info.provider, attempts: info.attempts, loadMs: Math.round(info.loadMs), warmupMs: Math.round(report.wallMs), targetRows: entry.scheduler.targetRows, ...limits },
+        'model ready',
+      );
     } catch (e) {
       this.fail(entry, (e as Error).message);
     }

@@ -7,6 +7,7 @@
  * an image as bytes.
  */
 import { randomInt } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -17,7 +18,7 @@ import { GenerateImageRequest, GenerateRequest, GenerateResponse, type GenerateI
 import { rangeMessage } from '../api/validation.js';
 import type { Config } from '../config.js';
 import { IMAGE_MIME, IMAGE_MIME_TYPES, type ImageFormat, type SamplerName } from '../enums.js';
-import { GuidanceUnsupported, InvalidField, ModelUnavailable, UnknownClass, UnknownModel, type ErrorKind } from '../errors.js';
+import { GuidanceUnsupported, InternalError, InvalidField, ModelUnavailable, ServiceError, UnknownClass, UnknownModel, type ErrorKind } from '../errors.js';
 import { encodeImage } from '../images/encode.js';
 import type { ModelEntry, Registry } from '../models/registry.js';
 import type { GenerateObserver } from '../plugins/metrics.js';
@@ -69,6 +70,10 @@ export function resolveRequest(body: GenerateRequestT | GenerateImageRequestT, n
     sigmas = defaultSchedule(steps, m.schedules, m.sigma);
   }
   if (numImages > cfg.MAX_IMAGES) throw new InvalidField('num_images', rangeMessage('num_images', 1, cfg.MAX_IMAGES, true));
+  // a slow model's queue holds fewer images than MAX_IMAGES (src/scheduler/limits.ts): a larger
+  // request could never be admitted
+  const most = entry.limits?.maxImages ?? cfg.MAX_IMAGES;
+  if (numImages > most) throw new InvalidField('num_images', `${rangeMessage('num_images', 1, most, true)} for model ${name} (its queue holds ${entry.limits?.queueLimit} images)`);
   const seed = body.seed ?? randomInt(0, 2 ** 32);
   return { entry, classIndex, guidance, sigmas, sampler: body.sampler ?? m.default_sampler, seed };
 }
@@ -100,6 +105,25 @@ const imageBody = (mime: string) => z.string().meta({ format: 'binary', contentM
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
+const SSE_DOC = [
+  'Server-sent events (text/event-stream), each `event: NAME` and `data: JSON`:',
+  '`progress` {done, total} (lane steps done of images × steps) after every network call that advanced the request;',
+  'then `result` (the POST /v1/generate response) or `error` ({error, message, field?}).',
+].join(' ');
+const SSE_EXAMPLE = 'event: progress\ndata: {"done":0,"total":2}\n\nevent: progress\ndata: {"done":1,"total":2}\n\nevent: progress\ndata: {"done":2,"total":2}\n\nevent: result\ndata: {"model":"digits16","seed":7,"images":[…],…}\n\n';
+
+/** The POST /v1/generate answer (also the data of the stream's `result` event). */
+function jsonBody(g: Generated, debug: boolean) {
+  return {
+    model: g.r.entry.name,
+    seed: g.r.seed,
+    images: g.encoded.map((b, index) => ({ index, mime: IMAGE_MIME[g.format], b64: b.toString('base64') })),
+    params: { class: g.r.classIndex, guidance: g.r.guidance, steps: g.r.sigmas.length, sigmas: g.r.sigmas, sampler: g.r.sampler },
+    timings_ms: g.timings,
+    ...(debug ? { debug: { request: g.result.request, calls: g.result.calls ?? [] } } : {}),
+  };
+}
+
 interface Generated {
   r: ResolvedRequest;
   result: JobResult;
@@ -110,9 +134,23 @@ interface Generated {
 
 const generateRoute: FastifyPluginAsyncZod<{ registry: Registry; config: Config; metrics?: GenerateObserver }> = async (app, { registry, config, metrics }) => {
   /** Resolve, run through the scheduler, encode. */
-  async function run(req: FastifyRequest, reply: FastifyReply, body: GenerateRequestT | GenerateImageRequestT, numImages: number, format: ImageFormat, debug: boolean): Promise<Generated> {
+  function run(req: FastifyRequest, reply: FastifyReply, body: GenerateRequestT | GenerateImageRequestT, numImages: number, format: ImageFormat, debug: boolean): Promise<Generated> {
     const t0 = performance.now();
-    const r = resolveRequest(body, numImages, registry, config);
+    return execute(req, reply, resolveRequest(body, numImages, registry, config), body.scale, numImages, format, debug, t0);
+  }
+
+  /** Run a resolved request through the scheduler and encode its images; `onProgress` sees its lane steps. */
+  async function execute(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    r: ResolvedRequest,
+    scale: number,
+    numImages: number,
+    format: ImageFormat,
+    debug: boolean,
+    t0: number,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<Generated> {
     const m = r.entry.manifest!;
     // A client that goes away frees its lanes: the response stream closing before we wrote
     // it means the connection is gone.
@@ -131,9 +169,10 @@ const generateRoute: FastifyPluginAsyncZod<{ registry: Registry; config: Config;
       numImages,
       debug,
       signal: abort.signal,
+      onProgress,
     });
     const tEnc = performance.now();
-    const encoded = await Promise.all(result.pixels.map((px) => encodeImage(px, m.image, format, body.scale)));
+    const encoded = await Promise.all(result.pixels.map((px) => encodeImage(px, m.image, format, scale)));
     const tEnd = performance.now();
     reply.raw.off('close', onClose);
     metrics?.generated(r.entry.name, format, encoded.length, result.timings.queueMs, result.timings.computeMs, tEnd - tEnc);
@@ -181,15 +220,54 @@ const generateRoute: FastifyPluginAsyncZod<{ registry: Registry; config: Config;
     },
     async (req, reply) => {
       const body = req.body;
-      const g = await run(req, reply, body, body.num_images, body.format, body.debug);
-      return {
-        model: g.r.entry.name,
-        seed: g.r.seed,
-        images: g.encoded.map((b, index) => ({ index, mime: IMAGE_MIME[g.format], b64: b.toString('base64') })),
-        params: { class: g.r.classIndex, guidance: g.r.guidance, steps: g.r.sigmas.length, sigmas: g.r.sigmas, sampler: g.r.sampler },
-        timings_ms: g.timings,
-        ...(body.debug ? { debug: { request: g.result.request, calls: g.result.calls ?? [] } } : {}),
-      };
+      return jsonBody(await run(req, reply, body, body.num_images, body.format, body.debug), body.debug);
+    },
+  );
+
+  app.post(
+    '/v1/generate/stream',
+    {
+      schema: {
+        body: GenerateRequest,
+        ...operation({
+          operationId: 'generateStream',
+          tags: ['generate'],
+          summary: 'Generate with progress, as server-sent events',
+          description: [
+            'The same generation as `POST /v1/generate`, answered as a `text/event-stream`: a `progress` event after every',
+            'network call that advanced the request — `{"done": lane steps done, "total": images × steps}` — then one `result`',
+            'event whose data is the `POST /v1/generate` JSON, or one `error` event with the `{error, message, field?}` body',
+            'when the request fails after the stream began (a bad request fails before it, with its usual status). For',
+            'requests that take a while: a large model on a CPU runs seconds per step.',
+          ].join(' '),
+          api: true,
+          ok: { 200: media({ 'text/event-stream': z.string().meta({ description: SSE_DOC, examples: [SSE_EXAMPLE] }) }, 'Server-sent events: progress, then result or error') },
+          errors: GENERATE_ERRORS,
+        }),
+      },
+      onResponse: logLine,
+    },
+    async (req, reply) => {
+      const body = req.body;
+      const t0 = performance.now();
+      // a bad request is refused before the stream starts, with its usual status
+      const r = resolveRequest(body, body.num_images, registry, config);
+      const events = new PassThrough();
+      const send = (event: string, data: unknown) => events.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-store');
+      void reply.send(events);
+      const total = body.num_images * r.sigmas.length;
+      send('progress', { done: 0, total });
+      execute(req, reply, r, body.scale, body.num_images, body.format, body.debug, t0, (done) => send('progress', { done, total })).then(
+        (g) => events.end(`event: result\ndata: ${JSON.stringify(jsonBody(g, body.debug))}\n\n`),
+        (e: unknown) => {
+          req.log.warn({ err: e }, 'generate stream failed after it began');
+          const err = e instanceof ServiceError ? e : new InternalError('internal error', e);
+          req.errorKind = err.kind;
+          events.end(`event: error\ndata: ${JSON.stringify(err.toJSON())}\n\n`);
+        },
+      );
+      return reply;
     },
   );
 

@@ -43,6 +43,7 @@ export function describeModel(e: ModelEntry): z.output<typeof ModelInfo> {
     provenance: m.provenance ?? {},
     metrics: m.metrics ?? {},
     queue_depth: e.scheduler?.queueDepth ?? 0,
+    ...(e.limits ? { limits: { deadline_ms: e.limits.deadlineMs, queue_limit: e.limits.queueLimit, max_images: e.limits.maxImages } } : {}),
     stats: e.scheduler ? { ...e.scheduler.stats } : null,
   };
 }

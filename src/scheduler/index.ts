@@ -62,6 +62,8 @@ export interface SchedulerOptions {
   deadlineMs: number;
   /** step-level (default) or request-level batching, see policy.ts */
   batching?: BatchingMode;
+  /** rows/s measured at warm-up: Retry-After's estimate until calls have been measured */
+  initialRowsPerS?: number;
 }
 
 export interface SchedulerEvents {
@@ -101,6 +103,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // at least 2: the two rows of a guided lane go together unless spread over idle workers
     this.target = Math.max(2, Math.min(o.maxRows, o.targetRows ?? o.maxRows));
     this.wait = o.wait ?? 'adaptive';
+    this.rowsPerSecond = o.initialRowsPerS ?? 0;
     this.queue = new LaneQueue(
       { n: this.n, sigmaMin: o.sigmaMin, clamp: o.clamp, deadlineMs: o.deadlineMs },
       {
@@ -114,6 +117,16 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // a restarted worker can take the lanes that waited; a backend that gave up fails them (503)
     backend.on('worker-ready', () => this.pump());
     backend.on('failed', (e) => this.queue.failAll(new EngineUnavailable(`the model's inference workers failed: ${e.message}`)));
+  }
+
+  /** Request deadline (ms). */
+  get deadlineMs(): number {
+    return this.o.deadlineMs;
+  }
+
+  /** Images the queue holds. */
+  get queueLimit(): number {
+    return this.o.queueLimit;
   }
 
   /** Rows per call the scheduler aims for. */

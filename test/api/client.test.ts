@@ -143,7 +143,7 @@ describe('typed client against a live server', () => {
 describe('typed client: 503 queue_full, 504 deadline', () => {
   test('a full queue answers 503 with Retry-After; a request past its deadline answers 504', async () => {
     // the first request's lanes wait for a fuller batch (MAX_WAIT_MS) longer than the deadline
-    const s = await startServer({ QUEUE_LIMIT: '2', MAX_IMAGES: '2', MAX_WAIT_MS: '300', REQUEST_DEADLINE_MS: '150' });
+    const s = await startServer({ QUEUE_LIMIT: '2', MAX_IMAGES: '2', MAX_WAIT_MS: '300', BATCH_WAIT: 'fixed', REQUEST_DEADLINE_MS: '150' });
     try {
       const api = createJfdlClient(s.url);
       const first = api.POST('/v1/generate', { body: { class: 0, num_images: 2 } });

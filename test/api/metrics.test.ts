@@ -128,7 +128,7 @@ test('values move with traffic: requests, images, rows by kind, histograms, batc
 });
 
 test('a full queue shows in jfdl_requests_dropped_total and as a 503 in http_requests_total', async () => {
-  const s = await startServer({ QUEUE_LIMIT: '2', MAX_IMAGES: '2', MAX_WAIT_MS: '300' });
+  const s = await startServer({ QUEUE_LIMIT: '2', MAX_IMAGES: '2', MAX_WAIT_MS: '300', BATCH_WAIT: 'fixed' });
   try {
     const c = createJfdlClient(s.url);
     // the first request fills the queue while its lanes wait for a fuller batch

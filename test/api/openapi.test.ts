@@ -64,6 +64,7 @@ const ROUTES: Array<[string, string]> = [
   ['get', '/v1/models/{name}'],
   ['post', '/v1/generate'],
   ['post', '/v1/generate/image'],
+  ['post', '/v1/generate/stream'],
 ];
 
 test('every route is documented, and every documented path is a route', () => {
@@ -102,7 +103,7 @@ test('the generate request documents every field, its default, limits and exampl
 });
 
 test('every error the generate operations can answer is documented with the Error schema', () => {
-  for (const path of ['/v1/generate', '/v1/generate/image']) {
+  for (const path of ['/v1/generate', '/v1/generate/image', '/v1/generate/stream']) {
     const op = doc.paths[path].post;
     for (const code of ['400', '401', '404', '406', '413', '415', '417', '429', '500', '503', '504']) {
       const r = op.responses[code];
@@ -122,6 +123,8 @@ test('JSON and raw images are two operations, each with one kind of body (genera
   const image = doc.paths['/v1/generate/image'].post;
   assert.deepEqual(Object.keys(image.responses['200'].content).sort(), ['image/jpeg', 'image/png', 'image/webp']);
   for (const m of Object.values(image.responses['200'].content) as Array<{ schema: { format?: string } }>) assert.equal(m.schema.format, 'binary');
+  // progress has its own operation too, answering server-sent events only
+  assert.deepEqual(Object.keys(doc.paths['/v1/generate/stream'].post.responses['200'].content), ['text/event-stream']);
   assert.ok(image.responses['200'].headers['X-Seed']);
   assert.equal(image.requestBody.content['application/json'].schema.$ref, '#/components/schemas/GenerateImageRequest');
   assert.equal(doc.components.schemas.GenerateImageRequest.properties.num_images, undefined);
