@@ -53,6 +53,8 @@ def main(argv=None):
         p.add_argument("--images-per-class", type=int, default=100)
         p.add_argument("--run", default=None, help="evaluate only this run (a sub-folder of --out)")
         p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+        if name == "export":
+            _graph_options(p)
         if name == "all":
             p.add_argument("--iters", type=int, default=4000, help="stage-0 iterations (or --minutes)")
             p.add_argument("--minutes", type=float, default=None, help="size stage 0 to this time budget")
@@ -75,7 +77,9 @@ def main(argv=None):
                    help="also measure one single-threaded process per core at these batch sizes")
     ty = sub.add_parser("tiny", help="the random-weight RGB 8x8 test model")
     ty.add_argument("--dir", default="test/fixtures/models/tiny-rgb8")
-    ty.add_argument("--golden", default="test/golden/tiny-rgb8.json")
+    ty.add_argument("--golden", default="test/golden/tiny-rgb8.json", help="'' writes none")
+    ty.add_argument("--external-data", action="store_true", default=None,
+                    help="weights in external-data files (the test fixture test/fixtures/external/tiny-rgb8-ext)")
     io = sub.add_parser("import-openai", help="an openai/consistency_models checkpoint -> a servable model folder "
                         "(cm.onnx, model.json)")
     io.add_argument("--checkpoint", required=True, help="a plain state dict saved with torch.save (ct_imagenet64.pt)")
@@ -86,6 +90,7 @@ def main(argv=None):
                     "NAME-cm, the aligned JFDL model as NAME")
     io.add_argument("--class-names", default=None, help="a text file with one class name per line")
     io.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    _graph_options(io)
     mc = sub.add_parser("make-openai-checkpoint", help="test tooling: a random-weight checkpoint in "
                         "openai/consistency_models' format")
     mc.add_argument("--config", default="imagenet64", help="imagenet64 (295,899,267 parameters) or tiny")
@@ -95,6 +100,9 @@ def main(argv=None):
                         "import -> align) and its golden vectors")
     to.add_argument("--dir", default="test/fixtures/imported/tiny-openai")
     to.add_argument("--golden", default="test/golden/tiny-openai.json")
+    to.add_argument("--dtype", default="float32", choices=["float32", "float16"],
+                    help="float16: the same checkpoint imported with float16 weights, not aligned, no golden "
+                         "vectors (the fixture test/fixtures/float16/tiny-openai-fp16)")
     gd = sub.add_parser("golden", help="network golden vectors of any model folder's graphs (for "
                         "scripts/parity-check.ts)")
     gd.add_argument("--model-dir", required=True)
@@ -151,7 +159,7 @@ def main(argv=None):
             return _fail(f"--config {args.config!r}: one of {sorted(CONFIGS)}")
         try:
             r = import_openai(args.checkpoint, args.flags if args.flags is not None else CONFIGS[args.config], args.out,
-                              args.name, args.class_names, args.overwrite)
+                              args.name, args.class_names, args.overwrite, args.dtype, args.external_data)
         except (ValueError, FileNotFoundError) as e:
             return _fail(str(e))
     elif args.cmd == "make-openai-checkpoint":
@@ -161,8 +169,12 @@ def main(argv=None):
         except ValueError as e:
             return _fail(str(e))
     elif args.cmd == "tiny-openai":
-        from .tiny_openai import export_tiny_openai
-        r = export_tiny_openai(args.dir, args.golden)
+        from .tiny_openai import export_tiny_openai, export_tiny_openai_float16
+        if args.dtype == "float16":
+            r = export_tiny_openai_float16(args.dir if args.dir != to.get_default("dir") else
+                                           "test/fixtures/float16/tiny-openai-fp16")
+        else:
+            r = export_tiny_openai(args.dir, args.golden)
     elif args.cmd == "debias-ema":
         from .stages import debias_ema
         r = debias_ema(f"{args.out}/stage0", args.decay)
@@ -180,10 +192,10 @@ def main(argv=None):
         r = evaluate_all(args.out, args.images_per_class, args.model_dir, args.run, args.dataset, args.threads)
     elif args.cmd == "export":
         from .export import export_all
-        r = export_all(args.out, args.model_dir, args.golden, args.dataset)
+        r = export_all(args.out, args.model_dir, args.golden, args.dataset, args.dtype, args.external_data)
     elif args.cmd == "tiny":
         from .tiny import export_tiny
-        r = export_tiny(args.dir, args.golden)
+        r = export_tiny(args.dir, args.golden, args.external_data)
     elif args.cmd == "golden":
         from .golden import model_dir_golden
         r = model_dir_golden(args.model_dir, args.out, args.rows)
@@ -195,6 +207,16 @@ def main(argv=None):
         r = run_all(args)
     print(json.dumps(r, indent=1, default=str))
     return 0
+
+
+def _graph_options(p) -> None:
+    """How the graphs are written: weight precision and external data (training/onnx_export.py)."""
+    p.add_argument("--dtype", default="float32", choices=["float32", "float16"],
+                   help="precision of the stored weights (float16 halves the files; inputs, output and "
+                        "computation stay float32)")
+    p.add_argument("--external-data", action="store_true", default=None,
+                   help="put the weights in <graph>.data beside each graph (done anyway when a graph would pass "
+                        "protobuf's 2 GiB limit)")
 
 
 def _fail(message: str) -> int:
