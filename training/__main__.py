@@ -77,9 +77,7 @@ def main(argv=None):
                    help="also measure one single-threaded process per core at these batch sizes")
     ty = sub.add_parser("tiny", help="the random-weight RGB 8x8 test model")
     ty.add_argument("--dir", default="test/fixtures/models/tiny-rgb8")
-    ty.add_argument("--golden", default="test/golden/tiny-rgb8.json", help="'' writes none")
-    ty.add_argument("--external-data", action="store_true", default=None,
-                    help="weights in external-data files (the test fixture test/fixtures/external/tiny-rgb8-ext)")
+    ty.add_argument("--golden", default="test/golden/tiny-rgb8.json")
     io = sub.add_parser("import-openai", help="an openai/consistency_models checkpoint -> a servable model folder "
                         "(cm.onnx, model.json)")
     io.add_argument("--checkpoint", required=True, help="a plain state dict saved with torch.save (ct_imagenet64.pt)")
@@ -110,6 +108,8 @@ def main(argv=None):
     gd.add_argument("--rows", type=int, default=8)
     sub.add_parser("batch-invariant", help="make an exported model folder's graphs batch-invariant, update "
                    "model.json").add_argument("model_dir")
+    sub.add_parser("external-data", help="move an exported model folder's weights into external-data files "
+                   "(<graph>.data), update model.json").add_argument("model_dir")
 
     args = ap.parse_args(argv)
     from . import data as D
@@ -195,13 +195,16 @@ def main(argv=None):
         r = export_all(args.out, args.model_dir, args.golden, args.dataset, args.dtype, args.external_data)
     elif args.cmd == "tiny":
         from .tiny import export_tiny
-        r = export_tiny(args.dir, args.golden, args.external_data)
+        r = export_tiny(args.dir, args.golden)
     elif args.cmd == "golden":
         from .golden import model_dir_golden
         r = model_dir_golden(args.model_dir, args.out, args.rows)
     elif args.cmd == "batch-invariant":
         from .model_folder import make_model_dir_batch_invariant
         r = make_model_dir_batch_invariant(args.model_dir)
+    elif args.cmd == "external-data":
+        from .model_folder import move_to_external_data
+        r = move_to_external_data(args.model_dir)
     elif args.cmd == "all":
         from .pipeline import run_all
         r = run_all(args)

@@ -92,3 +92,25 @@ def make_model_dir_batch_invariant(model_dir: str) -> dict:
         g["sha256"] = sha256(f)
     write_manifest(model_dir, m)
     return done
+
+
+def move_to_external_data(model_dir: str) -> dict:
+    """Rewrite an exported model folder's graphs with their weights in external-data files
+    (onnx_external.py) — the graphs' nodes and weights unchanged, so they compute the same bits —
+    and list the files with their SHA-256 in model.json. Returns {graph file: data files}."""
+    import onnx
+
+    from . import onnx_external
+
+    m = read_manifest(model_dir)
+    done = {}
+    for g in m["graphs"]:
+        path = os.path.join(model_dir, g["file"])
+        model = onnx.load(path)
+        files = onnx_external.save(model, path, external=True)
+        onnx.checker.check_model(path)
+        g["sha256"] = sha256(path)
+        g["external_data"] = [{"file": f, "sha256": sha256(os.path.join(model_dir, f))} for f in files]
+        done[g["file"]] = files
+    write_manifest(model_dir, m)
+    return done

@@ -10,13 +10,9 @@ from .model_folder import Graph, write_model_folder
 from .networks import CM, GuidedCM, UNet
 
 
-def export_tiny(out_dir: str = "test/fixtures/models/tiny-rgb8", golden_path: str = "test/golden/tiny-rgb8.json",
-                external_data=None) -> dict:
+def export_tiny(out_dir: str = "test/fixtures/models/tiny-rgb8", golden_path: str = "test/golden/tiny-rgb8.json") -> dict:
     """A random-weight RGB 8x8 model with 4 classes and a null class. Every weight is random (no
-    zero-initialised layers), so the output depends on the input, σ and class. With
-    `external_data`, the same weights with external data (test/fixtures/external/tiny-rgb8-ext,
-    whose outputs the TypeScript suite checks against tiny-rgb8's golden vectors); an empty
-    `golden_path` writes no golden vectors."""
+    zero-initialised layers), so the output depends on the input, σ and class."""
     torch.manual_seed(1234)
     shape = (3, 8, 8)
     net = UNet(channels=3, num_classes=4, widths=(8, 16), blocks=1, emb=16, dropout=0.0)
@@ -33,10 +29,7 @@ def export_tiny(out_dir: str = "test/fixtures/models/tiny-rgb8", golden_path: st
         shape, ["red", "green", "blue", "gray"],
         [Graph("tiny-rgb8", "jfdl", "jfdl.onnx", g, null_class=4, guidance={"default": 1.5, "min": 0.0, "max": 4.0}),
          Graph("tiny-rgb8-cm", "cm", "cm.onnx", cm)],
-        sched, {"dataset": "none (random weights, seed 1234)", "network": {"widths": [8, 16], "blocks": 1, "emb": 16}},
-        external_data=external_data)
-    if not golden_path:
-        return {"dir": out_dir, "files": {e["file"]: e["sha256"] for e in m["graphs"]}}
+        sched, {"dataset": "none (random weights, seed 1234)", "network": {"widths": [8, 16], "blocks": 1, "emb": 16}})
     settings = [dict(s, **{"class": s["class"] % 4}) for s in GOLDEN_SETTINGS]
     write_golden(golden_path, "tiny-rgb8",
                  [network_golden(g, "jfdl.onnx", shape, [0, 1, 4, 3, 4, 2]),

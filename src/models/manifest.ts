@@ -11,13 +11,27 @@ export const GuidanceRangeSchema = z
   .object({ default: z.number().finite(), min: z.number().finite(), max: z.number().finite() })
   .refine((g) => g.min <= g.default && g.default <= g.max, { message: 'guidance must satisfy min <= default <= max' });
 
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/i, 'sha256 must be 64 hex digits');
+const plainFile = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((f) => !f.includes('/') && !f.includes('\\') && f !== '..' && f !== '.', `${what} must be a plain file name inside the model folder`);
+
+/** One file a graph keeps tensor data in (ONNX external data), beside it in the model folder. */
+export const ExternalDataSchema = z.object({ file: plainFile('file').refine((f) => f !== 'model.json', 'file must not be model.json'), sha256 }).strict();
+
 export const GraphEntrySchema = z.object({
   model: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'model names use letters, digits, ".", "_" and "-"'),
   kind: z.enum(['jfdl', 'cm']),
-  file: z.string().min(1).refine((f) => !f.includes('/') && !f.includes('\\') && f !== '..', 'file must be a plain file name inside the model folder'),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/i, 'sha256 must be 64 hex digits'),
+  file: plainFile('file'),
+  sha256,
   null_class: z.number().int().nonnegative().nullable(),
   guidance: GuidanceRangeSchema,
+  /** every external-data file of the graph; empty: the graph is self-contained */
+  external_data: z.array(ExternalDataSchema).default([]),
+  /** how the graph stores its weights; its inputs, output and computation are float32 either way */
+  weights_dtype: z.enum(['float32', 'float16']).default('float32'),
 });
 
 export const ManifestSchema = z
@@ -53,7 +67,14 @@ export const ManifestSchema = z
       });
     }
     const names = new Set<string>();
+    const graphFiles = new Set(m.graphs.map((g) => g.file));
     m.graphs.forEach((g, i) => {
+      const seen = new Set<string>();
+      g.external_data.forEach((d, j) => {
+        if (graphFiles.has(d.file)) ctx.addIssue({ code: 'custom', path: ['graphs', i, 'external_data', j, 'file'], message: `${d.file} is a graph file, not external data` });
+        if (seen.has(d.file)) ctx.addIssue({ code: 'custom', path: ['graphs', i, 'external_data', j, 'file'], message: `${d.file} is listed twice` });
+        seen.add(d.file);
+      });
       if (names.has(g.model)) ctx.addIssue({ code: 'custom', path: ['graphs', i, 'model'], message: `duplicate graph model name ${g.model}` });
       names.add(g.model);
       if (g.null_class !== null && g.null_class !== m.classes.length)

@@ -1,11 +1,14 @@
 /**
  * The model registry: scans MODELS_DIR for folders with a model.json, validates each manifest
- * (./manifest.ts), verifies every graph's SHA-256, loads it in the engine, checks its I/O
- * against the contract (./contract.ts) and warms it up. A bad model is logged, kept in the list
- * with its error (so GET /v1/models says what is wrong) and skipped; the others are served.
+ * (./manifest.ts), verifies the SHA-256 of every graph and of every external-data file it keeps
+ * weights in (./external-data.ts), loads it in the engine, checks its I/O against the contract
+ * (./contract.ts) and warms it up. A bad model is logged, kept in the list with its error (so
+ * GET /v1/models says what is wrong) and skipped; the others are served.
+ *
+ * Nothing here blocks the event loop on a big graph: files are hashed as streams, sessions are
+ * created in the engine's worker threads, and a small graph's warm-up never waits behind a big
+ * one's (./warmup-gate.ts).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
@@ -13,8 +16,11 @@ import type { Config, ExecutionProviderName } from '../config.js';
 import { Engine, type LoadInfo } from '../engine/index.js';
 import { Scheduler } from '../scheduler/index.js';
 import { contractProblems } from './contract.js';
+import { verifyGraphFiles } from './external-data.js';
 import { describeZodError, ManifestSchema, type GraphEntry, type Manifest } from './manifest.js';
 import { warmUp, type WarmupReport } from './warmup.js';
+import { WarmupGate } from './warmup-gate.js';
+
 
 export type ModelStatus = 'loading' | 'ready' | 'error';
 
@@ -28,23 +34,19 @@ export interface ModelEntry {
   manifest?: Manifest;
   graph?: GraphEntry;
   load?: LoadInfo;
+  /** bytes on disk of the graph and its external-data files */
+  graphBytes?: number;
   /** the warm-up's batch-size profile and batch target */
   warmup?: WarmupReport;
   engine?: Engine;
   scheduler?: Scheduler;
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 export class Registry {
   readonly entries = new Map<string, ModelEntry>();
   private readonly loading: Promise<void>[] = [];
-  /** warm-ups run one after another (see loadGraph) */
-  private warming: Promise<unknown> = Promise.resolve();
+  /** warm-ups of graphs of a size run one after another, a small one never behind a big one (./warmup-gate.ts) */
+  private readonly warming = new WarmupGate();
   /** called when a graph's scheduler is created (metrics attach their listeners here) */
   onScheduler: ((entry: ModelEntry) => void) | null = null;
 
@@ -111,16 +113,15 @@ export class Registry {
     const m = entry.manifest!;
     const g = entry.graph!;
     try {
-      const st = await stat(path).catch(() => null);
-      if (!st?.isFile()) throw new Error(`graph file ${g.file} not found`);
-      const digest = await sha256File(path);
-      if (digest !== g.sha256.toLowerCase()) throw new Error(`SHA-256 mismatch for ${g.file}: manifest ${g.sha256}, file ${digest}`);
+      const { bytes } = await verifyGraphFiles(path, g);
+      entry.graphBytes = bytes;
       const engine = new Engine({
         graphPath: path,
         providers: this.cfg.EXECUTION_PROVIDERS as ExecutionProviderName[],
         intraOpThreads: this.cfg.INTRA_OP_THREADS,
         nice: this.cfg.ENGINE_NICE,
         workers: this.cfg.ENGINE_WORKERS,
+        graphBytes: bytes,
       });
       const info = await engine.load();
       const problems = contractProblems(info.inputs, info.outputs, m.image);
@@ -130,10 +131,8 @@ export class Registry {
       }
       entry.engine = engine;
       entry.load = info;
-      // one graph profiles at a time: graphs loading side by side would distort each other's timings
-      const warm = this.warming.then(() => warmUp(engine, [m.image.channels, m.image.height, m.image.width], m.sigma.max, this.cfg.MAX_BATCH, this.cfg.WARMUP_BUDGET_MS));
-      this.warming = warm.catch(() => undefined);
-      const report = await warm;
+      // graphs of a size profile one at a time: side by side they would distort each other's timings
+      const report = await this.warming.run(bytes, () => warmUp(engine, [m.image.channels, m.image.height, m.image.width], m.sigma.max, this.cfg.MAX_BATCH, this.cfg.WARMUP_BUDGET_MS));
       entry.warmup = report;
       entry.scheduler = new Scheduler(engine, {
         channels: m.image.channels,
