@@ -75,6 +75,10 @@ def main(argv=None):
     b.add_argument("--threads", type=int, default=0)
     b.add_argument("--parallel-batch-sizes", default="",
                    help="also measure one single-threaded process per core at these batch sizes")
+    b.add_argument("--rows-batches", default="", help="instead of the sampler: rows/s of f(x, sigma, c) at these batch "
+                   "sizes (the real-size benchmark), --calls calls each at --sigma")
+    b.add_argument("--calls", type=int, default=2)
+    b.add_argument("--sigma", type=float, default=80.0)
     ty = sub.add_parser("tiny", help="the random-weight RGB 8x8 test model")
     ty.add_argument("--dir", default="test/fixtures/models/tiny-rgb8")
     ty.add_argument("--golden", default="test/golden/tiny-rgb8.json")
@@ -178,6 +182,10 @@ def main(argv=None):
     elif args.cmd == "debias-ema":
         from .stages import debias_ema
         r = debias_ema(f"{args.out}/stage0", args.decay)
+    elif args.cmd == "bench-torch" and args.rows_batches:
+        from .bench_torch import bench_rows
+        r = bench_rows(args.model_dir, args.graph, args.sigma, [int(v) for v in args.rows_batches.split(",")],
+                       args.calls, args.threads)
     elif args.cmd == "bench-torch":
         from .bench_torch import bench
         sig = [float(v) for v in args.sigmas.split(",")]

@@ -9,7 +9,8 @@
  * created in the engine's worker threads, and a small graph's warm-up never waits behind a big
  * one's (./warmup-gate.ts).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config, ExecutionProviderName } from '../config.js';
@@ -113,7 +114,9 @@ export class Registry {
     const m = entry.manifest!;
     const g = entry.graph!;
     try {
+      const t0 = performance.now();
       const { bytes } = await verifyGraphFiles(path, g);
+      const verifyMs = performance.now() - t0;
       entry.graphBytes = bytes;
       const engine = new Engine({
         graphPath: path,
@@ -151,7 +154,22 @@ export class Registry {
       });
       this.onScheduler?.(entry);
       entry.status = 'ready';
-      this.log.info({ model: entry.name, provider: info.provider, attempts: info.attempts, loadMs: Math.round(info.loadMs) }, 'model ready');
+      this.log.info(
+        {
+          model: entry.name,
+          provider: info.provider,
+          attempts: info.attempts,
+          graphBytes: bytes,
+          weights: g.weights_dtype,
+          workers: info.workers,
+          intraOpThreads: info.intraOpThreads,
+          verifyMs: Math.round(verifyMs),
+          loadMs: Math.round(info.loadMs),
+          warmupMs: Math.round(report.wallMs),
+          msPerRow: Math.round(report.msPerRow * 10) / 10,
+        },
+        'model ready',
+      );
     } catch (e) {
       this.fail(entry, (e as Error).message);
     }
