@@ -25,7 +25,7 @@ export function realSizeReport(r: RealSizeResult): string {
   const bestRaw = (b: string) => Math.max(perCore?.rowsPerS[b] ?? -Infinity, one?.rowsPerS[b] ?? -Infinity);
   L.push('Rows/s by batch size (rows per call, or requests sent at once to the service):');
   L.push('');
-  L.push(`| batch | raw onnxruntime, ${perCore?.name ?? `${cores} sessions × 1 thread`} | raw onnxruntime, ${one?.name ?? `1 session × ${cores} threads`} | service (${layoutName(r.serviceLayout)}; rows per call) | PyTorch eager (1 process × ${r.torch?.threads ?? '?'} threads) | service ÷ raw, same layout | best raw ÷ PyTorch | service ÷ PyTorch | per-core ÷ one session |`);
+  L.push(`| batch | raw onnxruntime, ${perCore?.name ?? `${cores} sessions × 1 thread`} | raw onnxruntime, ${one?.name ?? `1 session × ${cores} threads`} | service (${layoutName(r.serviceLayout)}; rows per call) | PyTorch eager (1 process × ${r.torch?.threads ?? '–'} threads) | service ÷ raw, same layout | best raw ÷ PyTorch | service ÷ PyTorch | per-core ÷ one session |`);
   L.push('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const bn of r.batches) {
     const b = String(bn);
