@@ -13,10 +13,12 @@
  *
  * A big graph gets one session over all cores instead: every session holds its own copy of the
  * weights (onnxruntime-node cannot share initializers between sessions), so per-core sessions
- * multiply the memory — measured with the 296M-parameter ImageNet-64 network, README "Serving at
- * real size" — while a call of such a network lasts seconds, so the threads' synchronisation is
- * noise, and a lone request gets every core instead of one. BIG_GRAPH_BYTES sits between the
- * sizes measured: 7 MB (digits16; per-core sessions win) and 1.2 GB (one session wins).
+ * multiply the memory — the 296M-parameter ImageNet-64 network: 4.4 GiB per replica as 2 × 1,
+ * 2.2 GiB as 1 × 2 (README "Serving at real size") — while one call of such a network lasts
+ * seconds, long enough to amortise its threads' synchronisation, and a lone request gets every
+ * core instead of one. BIG_GRAPH_BYTES sits between the sizes measured: 7 MB (digits16, where
+ * per-core sessions serve 1.2–2.4× more) and 1.2 GB (where one session halves the memory; its
+ * throughput against per-core sessions on a quiet machine is the real-size benchmark's to show).
  * A GPU provider gets one session: the device serialises its calls anyway, and one session keeps
  * one copy of the weights on it.
  */
