@@ -22,7 +22,6 @@ import { describeZodError, ManifestSchema, type GraphEntry, type Manifest } from
 import { warmUp, type WarmupReport } from './warmup.js';
 import { WarmupGate } from './warmup-gate.js';
 
-
 export type ModelStatus = 'loading' | 'ready' | 'error';
 
 /** One servable graph (a `graphs[]` entry of a manifest), or a folder that failed before that. */
