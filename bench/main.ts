@@ -10,6 +10,10 @@
  * (the repeatability table), writes loadtest/results/bench.json and the plot bench.png.
  * Every phase is bounded in time (BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARM_SECONDS,
  * BENCH_SWEEP_SECONDS, BENCH_LATENCY_SECONDS) and in request count.
+ *
+ * With `--model DIR` it runs the real-size benchmark of that model folder instead
+ * (bench/real-size.ts: raw onnxruntime in both layouts, the service, PyTorch eager at batch 1, 4
+ * and 16; loading, RSS per replica, float16 against float32).
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { machine } from '../loadtest/common.js';
@@ -22,6 +26,13 @@ import { rawSweep, RAW_BATCHES } from './phases/raw-sweep.js';
 import { saturationPhase } from './phases/saturation.js';
 import { TORCH_BATCHES, torchBest, torchPhase } from './phases/torch.js';
 import { workload } from './workload.js';
+
+// `npm run bench -- --model DIR`: the benchmark at a model's real size instead (bench/real-size.ts)
+if (process.argv.includes('--model')) {
+  const { realSizeBench } = await import('./real-size.js');
+  await realSizeBench(process.argv.slice(2));
+  process.exit(0);
+}
 
 const env = (k: string, d: number) => Number(process.env[k] ?? d);
 const SECONDS = env('BENCH_SECONDS', 15);

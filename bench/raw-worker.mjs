@@ -8,14 +8,20 @@
 //    ({ready} → 'go') and runs for the same wall-clock budget → images/s per batch size;
 //  - latency {rows, images}: one image at a time, each step one call of `rows` rows; sessions of a
 //    split layout run their rows side by side and meet at a barrier after every step (Atomics on
-//    shared memory: the cheapest hand-off two threads have) → milliseconds per image (rank 0).
+//    shared memory: the cheapest hand-off two threads have) → milliseconds per image (rank 0);
+//  - rows {batches, calls, sigma}: for each batch size, `calls` calls of that many rows at σ (the
+//    first untimed unless there is only one), every session starting a size together → rows/s of
+//    this session and the timed calls' milliseconds (the real-size benchmark, where one call
+//    takes seconds and a time budget per size would be meaningless).
 import { parentPort, workerData as w } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import ort from 'onnxruntime-node';
 
 const { contractFeeds, sessionOptions } = await import(w.sessionModule);
 ort.env.logLevel = 'error';
-const s = await ort.InferenceSession.create(w.graphPath, sessionOptions('cpu', w.threads));
+const t0load = performance.now();
+const s = await ort.InferenceSession.create(w.graphPath, sessionOptions(w.provider ?? 'cpu', w.threads));
+const loadMs = performance.now() - t0load;
 const ctl = new Int32Array(w.barrier);
 
 /** Sense-reversing barrier over [count, generation] for `w.size` threads. */
@@ -67,14 +73,32 @@ async function latency({ rows, images }) {
   return times;
 }
 
+async function rows({ batches, calls, sigma }) {
+  const out = {};
+  for (const b of batches) {
+    const feeds = contractFeeds(ort.Tensor, b, w.chw, w.x, new Float32Array(b).fill(sigma), w.labels);
+    parentPort.postMessage({ ready: b });
+    await new Promise((r) => parentPort.once('message', r));
+    const ms = [];
+    for (let k = 0; k < calls; k++) {
+      const t = performance.now();
+      await s.run(feeds);
+      if (k > 0 || calls === 1) ms.push(performance.now() - t);
+    }
+    const mean = ms.reduce((a, v) => a + v, 0) / ms.length;
+    out[b] = { rowsPerS: b / (mean / 1000), ms };
+  }
+  return out;
+}
+
 parentPort.on('message', async (m) => {
   if (m === 'go' || !m.cmd) return;
   try {
-    const done = m.cmd === 'throughput' ? await throughput(m) : m.cmd === 'latency' ? await latency(m) : null;
+    const done = m.cmd === 'throughput' ? await throughput(m) : m.cmd === 'latency' ? await latency(m) : m.cmd === 'rows' ? await rows(m) : null;
     if (m.cmd === 'close') await s.release();
     parentPort.postMessage({ done });
   } catch (e) {
     parentPort.postMessage({ error: String((e && e.stack) || e) });
   }
 });
-parentPort.postMessage({ loaded: true });
+parentPort.postMessage({ loaded: true, loadMs });

@@ -28,10 +28,10 @@ export interface RawLayout {
 
 export const layoutName = (l: RawLayout) => `${l.sessions} session${l.sessions > 1 ? 's' : ''} × ${l.threads} thread${l.threads > 1 ? 's' : ''}`;
 
-type Reply = { loaded?: boolean; ready?: number; done?: unknown; error?: string };
+type Reply = { loaded?: boolean; loadMs?: number; ready?: number; done?: unknown; error?: string };
 
 /** Start `layout.sessions` raw sessions; inputs: latents in ±10 and, per image, its class row then (guided) the null-class row. */
-async function startSessions(wl: RawWorkload, layout: RawLayout, maxRows: number): Promise<Worker[]> {
+async function startSessions(wl: RawWorkload, layout: RawLayout, maxRows: number, provider = 'cpu', loadMs?: number[]): Promise<Worker[]> {
   const n = wl.chw[0] * wl.chw[1] * wl.chw[2];
   const barrier = new SharedArrayBuffer(8);
   const workers = Array.from({ length: layout.sessions }, (_, rank) => {
@@ -39,10 +39,16 @@ async function startSessions(wl: RawWorkload, layout: RawLayout, maxRows: number
     const x = new Float32Array(maxRows * n).map(() => (r() * 2 - 1) * 10);
     const labels = new BigInt64Array(maxRows).map((_, i) => BigInt(wl.rowsPerStep === 2 && i % 2 ? (wl.nullClass as number) : Math.floor(i / wl.rowsPerStep) % wl.numClasses));
     return new Worker(new URL('./raw-worker.mjs', import.meta.url), {
-      workerData: { ...wl, n, threads: layout.threads, x, labels, barrier, rank, size: layout.sessions, sessionModule: pathToFileURL(resolve('dist/engine/session.js')).href },
+      workerData: { ...wl, n, threads: layout.threads, provider, x, labels, barrier, rank, size: layout.sessions, sessionModule: pathToFileURL(resolve('dist/engine/session.js')).href },
     });
   });
-  await Promise.all(workers.map((w) => reply(w, (m) => m.loaded === true)));
+  try {
+    const loaded = await Promise.all(workers.map((w) => reply(w, (m) => m.loaded === true)));
+    loadMs?.push(...loaded.map((m) => m.loadMs ?? NaN));
+  } catch (e) {
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw e;
+  }
   return workers;
 }
 
@@ -113,6 +119,51 @@ export async function rawLatency(wl: RawWorkload, layout: RawLayout, images: num
       }),
     );
     return results[0].sort((a, b) => a - b);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+export interface RawRows {
+  /** rows/s by batch size, summed over the sessions (each ran calls of that many rows side by side) */
+  rowsPerS: Record<string, number>;
+  /** milliseconds of each timed call, by batch size, every session's */
+  callMs: Record<string, number[]>;
+  /** session creation, ms, per session (they load side by side) */
+  loadMs: number[];
+}
+
+/**
+ * Rows/s of single network calls at each batch size (the real-size benchmark): each session runs
+ * `calls` calls of `b` rows at σ side by side with the others, the first untimed (unless
+ * calls = 1). Bounded by calls, not by time: one call of a 296M-parameter network takes seconds.
+ */
+export async function rawRows(wl: RawWorkload, layout: RawLayout, batches: number[], calls: number, sigma: number, provider = 'cpu'): Promise<RawRows> {
+  const loadMs: number[] = [];
+  const workers = await startSessions(wl, layout, Math.max(...batches), provider, loadMs);
+  try {
+    const ready = new Map<number, number>();
+    const starter = (m: Reply) => {
+      if (m.ready === undefined) return;
+      const k = (ready.get(m.ready) ?? 0) + 1;
+      ready.set(m.ready, k);
+      if (k === workers.length) for (const o of workers) o.postMessage('go');
+    };
+    for (const w of workers) w.on('message', starter);
+    const results = await Promise.all(
+      workers.map((w) => {
+        const p = reply(w, (m) => m.done !== undefined);
+        w.postMessage({ cmd: 'rows', batches, calls, sigma });
+        return p.then((m) => m.done as Record<string, { rowsPerS: number; ms: number[] }>);
+      }),
+    );
+    const rowsPerS: Record<string, number> = {};
+    const callMs: Record<string, number[]> = {};
+    for (const b of batches) {
+      rowsPerS[String(b)] = results.reduce((a, r) => a + r[String(b)].rowsPerS, 0);
+      callMs[String(b)] = results.flatMap((r) => r[String(b)].ms);
+    }
+    return { rowsPerS, callMs, loadMs };
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }

@@ -76,20 +76,33 @@ export interface RunningServer {
   stop(): Promise<number | null>;
 }
 
-/** The compiled server (dist/server.js) on 127.0.0.1, ready (/readyz 200) before this resolves. */
-export async function startServer(m: ModelUnderTest, port: number, env: Record<string, string> = {}): Promise<RunningServer> {
+/**
+ * The compiled server (dist/server.js) on 127.0.0.1, ready (/readyz 200) before this resolves.
+ * `opts.logLines` collects its stdout lines (pino JSON; pass LOG_LEVEL in `env` for more than
+ * warnings) instead of printing them; `opts.readyTimeoutMs` bounds the wait (default 120 s).
+ */
+export async function startServer(m: ModelUnderTest, port: number, env: Record<string, string> = {}, opts: { logLines?: string[]; readyTimeoutMs?: number } = {}): Promise<RunningServer> {
   const child = spawn(process.execPath, ['dist/server.js'], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', MODELS_DIR: m.modelsDir, EXECUTION_PROVIDERS: 'cpu', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', opts.logLines ? 'pipe' : 'inherit', 'inherit'],
   });
+  if (opts.logLines) {
+    let rest = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      const lines = (rest + c.toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      opts.logLines!.push(...lines.filter(Boolean));
+    });
+  }
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   const t0 = Date.now();
+  const limit = opts.readyTimeoutMs ?? 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
     if ((await status(port, '/readyz')) === 200) break;
-    if (Date.now() - t0 > 120_000) {
+    if (Date.now() - t0 > limit) {
       child.kill('SIGKILL');
-      throw new Error('server did not become ready in 120 s');
+      throw new Error(`server did not become ready in ${Math.round(limit / 1000)} s`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -53,6 +53,8 @@ def main(argv=None):
         p.add_argument("--images-per-class", type=int, default=100)
         p.add_argument("--run", default=None, help="evaluate only this run (a sub-folder of --out)")
         p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
+        if name == "export":
+            _graph_options(p)
         if name == "all":
             p.add_argument("--iters", type=int, default=4000, help="stage-0 iterations (or --minutes)")
             p.add_argument("--minutes", type=float, default=None, help="size stage 0 to this time budget")
@@ -73,6 +75,10 @@ def main(argv=None):
     b.add_argument("--threads", type=int, default=0)
     b.add_argument("--parallel-batch-sizes", default="",
                    help="also measure one single-threaded process per core at these batch sizes")
+    b.add_argument("--rows-batches", default="", help="instead of the sampler: rows/s of f(x, sigma, c) at these batch "
+                   "sizes (the real-size benchmark), --calls calls each at --sigma")
+    b.add_argument("--calls", type=int, default=2)
+    b.add_argument("--sigma", type=float, default=80.0)
     ty = sub.add_parser("tiny", help="the random-weight RGB 8x8 test model")
     ty.add_argument("--dir", default="test/fixtures/models/tiny-rgb8")
     ty.add_argument("--golden", default="test/golden/tiny-rgb8.json")
@@ -86,6 +92,7 @@ def main(argv=None):
                     "NAME-cm, the aligned JFDL model as NAME")
     io.add_argument("--class-names", default=None, help="a text file with one class name per line")
     io.add_argument("--overwrite", action="store_true", help="replace an existing model folder")
+    _graph_options(io)
     mc = sub.add_parser("make-openai-checkpoint", help="test tooling: a random-weight checkpoint in "
                         "openai/consistency_models' format")
     mc.add_argument("--config", default="imagenet64", help="imagenet64 (295,899,267 parameters) or tiny")
@@ -95,6 +102,9 @@ def main(argv=None):
                         "import -> align) and its golden vectors")
     to.add_argument("--dir", default="test/fixtures/imported/tiny-openai")
     to.add_argument("--golden", default="test/golden/tiny-openai.json")
+    to.add_argument("--dtype", default="float32", choices=["float32", "float16"],
+                    help="float16: the same checkpoint imported with float16 weights, not aligned, no golden "
+                         "vectors (the fixture test/fixtures/float16/tiny-openai-fp16)")
     gd = sub.add_parser("golden", help="network golden vectors of any model folder's graphs (for "
                         "scripts/parity-check.ts)")
     gd.add_argument("--model-dir", required=True)
@@ -102,6 +112,8 @@ def main(argv=None):
     gd.add_argument("--rows", type=int, default=8)
     sub.add_parser("batch-invariant", help="make an exported model folder's graphs batch-invariant, update "
                    "model.json").add_argument("model_dir")
+    sub.add_parser("external-data", help="move an exported model folder's weights into external-data files "
+                   "(<graph>.data), update model.json").add_argument("model_dir")
 
     args = ap.parse_args(argv)
     from . import data as D
@@ -151,7 +163,7 @@ def main(argv=None):
             return _fail(f"--config {args.config!r}: one of {sorted(CONFIGS)}")
         try:
             r = import_openai(args.checkpoint, args.flags if args.flags is not None else CONFIGS[args.config], args.out,
-                              args.name, args.class_names, args.overwrite)
+                              args.name, args.class_names, args.overwrite, args.dtype, args.external_data)
         except (ValueError, FileNotFoundError) as e:
             return _fail(str(e))
     elif args.cmd == "make-openai-checkpoint":
@@ -161,11 +173,19 @@ def main(argv=None):
         except ValueError as e:
             return _fail(str(e))
     elif args.cmd == "tiny-openai":
-        from .tiny_openai import export_tiny_openai
-        r = export_tiny_openai(args.dir, args.golden)
+        from .tiny_openai import export_tiny_openai, export_tiny_openai_float16
+        if args.dtype == "float16":
+            r = export_tiny_openai_float16(args.dir if args.dir != to.get_default("dir") else
+                                           "test/fixtures/float16/tiny-openai-fp16")
+        else:
+            r = export_tiny_openai(args.dir, args.golden)
     elif args.cmd == "debias-ema":
         from .stages import debias_ema
         r = debias_ema(f"{args.out}/stage0", args.decay)
+    elif args.cmd == "bench-torch" and args.rows_batches:
+        from .bench_torch import bench_rows
+        r = bench_rows(args.model_dir, args.graph, args.sigma, [int(v) for v in args.rows_batches.split(",")],
+                       args.calls, args.threads)
     elif args.cmd == "bench-torch":
         from .bench_torch import bench
         sig = [float(v) for v in args.sigmas.split(",")]
@@ -180,7 +200,7 @@ def main(argv=None):
         r = evaluate_all(args.out, args.images_per_class, args.model_dir, args.run, args.dataset, args.threads)
     elif args.cmd == "export":
         from .export import export_all
-        r = export_all(args.out, args.model_dir, args.golden, args.dataset)
+        r = export_all(args.out, args.model_dir, args.golden, args.dataset, args.dtype, args.external_data)
     elif args.cmd == "tiny":
         from .tiny import export_tiny
         r = export_tiny(args.dir, args.golden)
@@ -190,11 +210,24 @@ def main(argv=None):
     elif args.cmd == "batch-invariant":
         from .model_folder import make_model_dir_batch_invariant
         r = make_model_dir_batch_invariant(args.model_dir)
+    elif args.cmd == "external-data":
+        from .model_folder import move_to_external_data
+        r = move_to_external_data(args.model_dir)
     elif args.cmd == "all":
         from .pipeline import run_all
         r = run_all(args)
     print(json.dumps(r, indent=1, default=str))
     return 0
+
+
+def _graph_options(p) -> None:
+    """How the graphs are written: weight precision and external data (training/onnx_export.py)."""
+    p.add_argument("--dtype", default="float32", choices=["float32", "float16"],
+                   help="precision of the stored weights (float16 halves the files; inputs, output and "
+                        "computation stay float32)")
+    p.add_argument("--external-data", action="store_true", default=None,
+                   help="put the weights in <graph>.data beside each graph (done anyway when a graph would pass "
+                        "protobuf's 2 GiB limit)")
 
 
 def _fail(message: str) -> int:

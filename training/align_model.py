@@ -16,7 +16,7 @@ import torch
 from .data import read_image_folder
 from .manifest import read_manifest, write_manifest
 from .model_card import write_card
-from .model_folder import Graph, add_graph
+from .model_folder import Graph, add_graph, graph_layout
 from .networks import GuidedCM
 from .onnx_weights import load_from_model_dir
 from .stages import align_null_embedding
@@ -64,8 +64,10 @@ def align_model_dir(model_dir: str, data_root: str, run_dir: str, stage1_iters: 
     taken = {e["model"] for e in m["graphs"] if e["file"] != "jfdl.onnx"}
     served = m["name"] if m["name"] not in taken else f"{m['name']}-jfdl"
     K = len(m["classes"])
+    cm_entry = next(e for e in m["graphs"] if e["kind"] == "cm")
+    # written as the CM was (float16 weights, external data), so both graphs carry the same weight bits
     m = add_graph(model_dir, Graph(served, "jfdl", "jfdl.onnx", g, null_class=K,
-                                   guidance=dict(guidance or DEFAULT_GUIDANCE)))
+                                   guidance=dict(guidance or DEFAULT_GUIDANCE)), **graph_layout(cm_entry))
     t_exported = time.time()
     m["provenance"]["jfdl"] = {
         "trained": "null-class embedding only (CM frozen): stage 1 (unconditional consistency loss) then stage 2 "

@@ -27,6 +27,7 @@ from typing import Optional
 TRANSCENDENTAL = ("Log", "Exp", "Sin", "Cos", "Tan", "Tanh", "Sigmoid", "Erf", "Softplus")
 PACKET = 16
 PREFIX = "batch_invariant"
+INLINE_BYTES = 1024  # initializers at least this big are weights, not shape constants
 
 
 def _per_row(shape) -> Optional[int]:
@@ -46,13 +47,37 @@ def repeat_factor(per_row: int) -> int:
     return PACKET // math.gcd(per_row, PACKET)
 
 
+def _structure(model):
+    """The model without its weights' data: every initializer of INLINE_BYTES or more (or kept in
+    an external-data file) becomes a graph input of the same type and shape. Shape inference and
+    the checker serialize the model, which protobuf refuses past 2 GiB (onnx_external.py); this
+    view is small at any size and has the same nodes and shapes."""
+    from onnx import helper
+    from onnx.external_data_helper import uses_external_data
+
+    g = model.graph
+    declared = {i.name for i in g.input}
+    big = [t for t in g.initializer if uses_external_data(t) or len(t.raw_data) >= INLINE_BYTES]
+    names = {t.name for t in big}
+    inputs = list(g.input) + [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+                              for t in big if t.name not in declared]
+    graph = helper.make_graph(list(g.node), g.name, inputs, list(g.output),
+                              initializer=[t for t in g.initializer if t.name not in names],
+                              value_info=list(g.value_info))
+    view = helper.make_model(graph, opset_imports=list(model.opset_import))
+    view.ir_version = model.ir_version
+    view.functions.extend(model.functions)
+    return view
+
+
 def make_batch_invariant(model):
-    """Rewrite `model` (an onnx.ModelProto, opset ≥ 13) in place; returns the number of ops rewritten."""
+    """Rewrite `model` (an onnx.ModelProto, opset ≥ 13) in place; returns the number of ops
+    rewritten. Works on models of any size and on models whose weights are external data."""
     import onnx
     from onnx import helper, numpy_helper, shape_inference
     import numpy as np
 
-    inferred = shape_inference.infer_shapes(model, data_prop=True)
+    inferred = shape_inference.infer_shapes(_structure(model), data_prop=True)
     shapes = {v.name: v.type.tensor_type.shape for v in
               list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output)}
     g = model.graph
@@ -95,17 +120,19 @@ def make_batch_invariant(model):
         rewritten += 1
     del g.node[:]
     g.node.extend(nodes)
-    onnx.checker.check_model(model)
+    onnx.checker.check_model(_structure(model))
     return rewritten
 
 
 def rewrite_file(path: str) -> int:
     """Rewrite a graph file in place. Idempotent: a rewritten op is recognised by its input (made
-    by this rewrite), so a second run finds nothing to do and leaves the file untouched."""
+    by this rewrite), so a second run finds nothing to do and leaves the file untouched. A graph
+    with external data keeps its data file as it is: only the graph's structure is rewritten."""
     import onnx
 
-    model = onnx.load(path)
+    model = onnx.load(path, load_external_data=False)
     n = make_batch_invariant(model)
     if n:
         onnx.save(model, path)
+        onnx.checker.check_model(path)
     return n

@@ -2,7 +2,8 @@
 weights as the served graph, at several batch sizes and one request at a time — and, since a
 PyTorch server can also run one single-threaded process per core (as the service runs one
 single-threaded onnxruntime session per core), in that layout too at its best batch sizes.
-Prints JSON."""
+For the real-size benchmark (`npm run bench -- --model DIR`), `bench_rows`: PyTorch eager
+f(x, σ, c) on the same weights, rows/s per batch size. Prints JSON."""
 from __future__ import annotations
 
 import json
@@ -83,3 +84,38 @@ def bench_parallel(model_dir: str, graph: str, steps_sigmas, guidance: float, ba
     best = max(out, key=out.get)
     return {"processes": processes, "threads": 1, "images_per_s_by_batch": out, "best_batch": int(best),
             "images_per_s_best": out[best]}
+
+
+def bench_rows(model_dir: str, graph: str, sigma: float, batch_sizes, calls: int = 2, threads: int = 0,
+               seed: int = 0) -> dict:
+    """Rows/s of PyTorch eager f(x, σ, c) (the model rebuilt from the folder's graph, weights bit
+    for bit) at each batch size: `calls` forward passes of that many rows at σ, x = σ·N(0, I),
+    the first untimed unless calls = 1 — as the real-size benchmark times raw onnxruntime."""
+    import resource
+
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    t0 = time.perf_counter()
+    m = json.load(open(f"{model_dir}/model.json"))
+    model = load_from_model_dir(model_dir, graph)
+    load_s = time.perf_counter() - t0
+    shape = (m["image"]["channels"], m["image"]["height"], m["image"]["width"])
+    K = len(m["classes"])
+    g = torch.Generator().manual_seed(seed)
+    out, ms = {}, {}
+    with torch.no_grad():
+        for b in batch_sizes:
+            x = torch.randn(b, *shape, generator=g) * sigma
+            s = torch.full((b,), float(sigma))
+            c = torch.arange(b, dtype=torch.int64) % K
+            times = []
+            for k in range(calls):
+                t = time.perf_counter()
+                model(x, s, c)
+                if k > 0 or calls == 1:
+                    times.append(time.perf_counter() - t)
+            mean = sum(times) / len(times)
+            out[str(b)] = round(b / mean, 4)
+            ms[str(b)] = [round(v * 1000, 1) for v in times]
+    return {"peer": "pytorch eager f(x, sigma, c)", "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "graph": graph, "sigma": sigma, "rows_per_s_by_batch": out, "call_ms": ms, "load_s": round(load_s, 1),
+            "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}

@@ -13,8 +13,11 @@ from .model_card import write_card
 from .model_folder import Graph, write_model_folder
 
 
-def export_all(out: str, model_dir: str = None, golden_path: str = None, dataset: str = "digits16") -> dict:
-    """Exports the chosen run (metrics.json's `chosen`) as the dataset's model folder."""
+def export_all(out: str, model_dir: str = None, golden_path: str = None, dataset: str = "digits16",
+               dtype: str = "float32", external_data=None) -> dict:
+    """Exports the chosen run (metrics.json's `chosen`) as the dataset's model folder; `dtype` and
+    `external_data` as onnx_export.export_onnx takes them. The golden vectors are the PyTorch
+    model's as the graphs hold it: with float16 weights, the modules rebuilt from the graphs."""
     from .data import load
     from .presets import preset
     from .stages import load_cm, load_guided
@@ -43,7 +46,11 @@ def export_all(out: str, model_dir: str = None, golden_path: str = None, dataset
     graphs = [Graph(p.model, "jfdl", "jfdl.onnx", g, null_class=K, guidance={"default": bw, "min": 0.0, "max": 4.0}),
               Graph(f"{p.model}-cm", "cm", "cm.onnx", cm)]
     metrics = {"headline": res["headline"], "cm": res["cm"], "images_per_setting": res["images_per_setting"]}
-    m = write_model_folder(model_dir, p.model, p.description, shape, list(data.classes), graphs, sched, prov, metrics)
+    m = write_model_folder(model_dir, p.model, p.description, shape, list(data.classes), graphs, sched, prov, metrics,
+                           dtype=dtype, external_data=external_data)
+    if dtype == "float16":
+        from .onnx_weights import load_from_model_dir
+        cm, g = load_from_model_dir(model_dir, "cm"), load_from_model_dir(model_dir, "jfdl")
     write_json(os.path.join(model_dir, "metrics.json"), res)
     write_card(model_dir, m, res)
     jfdl_labels, cm_labels = ([min(c, K) for c in p.golden_labels[0]], list(p.golden_labels[1]))

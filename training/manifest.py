@@ -35,9 +35,40 @@ def manifest(name: str, description: str, shape, classes, graphs: list, schedule
 
 
 def validate_manifest(m: dict, root: str = ".") -> None:
-    """Checks a manifest against schemas/model.schema.json (the repo's JSON Schema)."""
+    """Checks a manifest against schemas/model.schema.json (the repo's JSON Schema), plus what a
+    schema cannot say: an external-data file is not also a graph file, nor listed twice by one
+    graph (the service's zod schema, src/models/manifest.ts, refuses the same)."""
     import jsonschema
     jsonschema.validate(m, read_json(SCHEMA))
+    graph_files = {g["file"] for g in m["graphs"]}
+    for g in m["graphs"]:
+        names = [f["file"] for f in g.get("external_data", [])]
+        clash = sorted(set(names) & graph_files)
+        if clash:
+            raise ValueError(f"graph {g['file']}: external-data file {clash[0]} is also a graph file")
+        if len(set(names)) != len(names):
+            raise ValueError(f"graph {g['file']}: an external-data file is listed twice")
+
+
+def verify_files(model_dir: str, m: Optional[dict] = None) -> None:
+    """Checks a folder's files against its manifest as the service does at load: every graph
+    and external-data file present with its SHA-256, and each graph's external-data list exactly
+    the files the graph refers to. Raises ValueError naming the first file that fails."""
+    from .onnx_export import sha256
+    from .onnx_external import external_files
+
+    m = m or read_manifest(model_dir)
+    for g in m["graphs"]:
+        listed = [f["file"] for f in g.get("external_data", [])]
+        for f, want in [(g["file"], g["sha256"])] + [(x["file"], x["sha256"]) for x in g.get("external_data", [])]:
+            path = os.path.join(model_dir, f)
+            if not os.path.isfile(path):
+                raise ValueError(f"{f} (of graph {g['file']}) not found in {model_dir}")
+            if sha256(path) != want.lower():
+                raise ValueError(f"SHA-256 mismatch for {f} (of graph {g['file']})")
+        used = external_files(os.path.join(model_dir, g["file"]))
+        if sorted(used) != sorted(listed):
+            raise ValueError(f"graph {g['file']} uses external-data files {used}, model.json lists {listed}")
 
 
 def read_manifest(model_dir: str) -> dict:

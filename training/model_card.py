@@ -18,7 +18,16 @@ def _graphs_sentence(m: dict) -> str:
         else:
             parts.append(f"`{g['file']}` (served as `{g['model']}`: the CM as trained, conditional only, guidance "
                          "fixed at 1)")
-    return "Graphs: " + " and ".join(parts) + "."
+    notes = []
+    half = [g["file"] for g in m["graphs"] if g.get("weights_dtype", "float32") == "float16"]
+    if half:
+        names = " and ".join("`" + f + "`" for f in half)
+        notes.append(f"{names} store{'s' if len(half) == 1 else ''} the weights in float16 (computed in float32)")
+    for g in m["graphs"]:
+        if g.get("external_data"):
+            files = ", ".join("`" + d["file"] + "`" for d in g["external_data"])
+            notes.append(f"`{g['file']}` keeps its weights in {files}")
+    return "Graphs: " + " and ".join(parts) + "." + (f" {'; '.join(notes)}." if notes else "")
 
 
 def _evaluation(m: dict, res: dict) -> list:

@@ -13,10 +13,17 @@ from .networks import CM, GuidedCM, UNet
 
 
 def _state(path: str) -> dict:
+    """The graph's initializers as float32 tensors (external data read from beside the graph;
+    float16 weights widened exactly, as the graph's Casts widen them)."""
+    import numpy as np
     import onnx
     from onnx import numpy_helper
 
-    return {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(path).graph.initializer}
+    out = {}
+    for i in onnx.load(path).graph.initializer:
+        a = numpy_helper.to_array(i)
+        out[i.name] = torch.from_numpy((a.astype(np.float32) if a.dtype == np.float16 else a).copy())
+    return out
 
 
 def _cm_for(m: dict) -> torch.nn.Module:

@@ -132,9 +132,16 @@ def read_class_names(path: Optional[str], k: int) -> List[str]:
 
 
 def import_openai(checkpoint: str, flags_text: str, out: str, name: Optional[str] = None,
-                  class_names: Optional[str] = None, overwrite: bool = False) -> dict:
-    """Checks everything first (name, flags, checkpoint, class names), then writes `out`."""
+                  class_names: Optional[str] = None, overwrite: bool = False, dtype: str = "float32",
+                  external_data: Optional[bool] = None) -> dict:
+    """Checks everything first (name, flags, checkpoint, class names), then writes `out`.
+    `dtype` "float16" stores the weights in half precision (onnx_float16.py); `external_data`
+    as export_onnx takes it (None: only past protobuf's 2 GiB)."""
+    from .onnx_export import DTYPES
+
     t0 = time.time()
+    if dtype not in DTYPES:
+        raise ValueError(f"--dtype {dtype!r}: one of {', '.join(DTYPES)}")
     name = name or os.path.basename(os.path.normpath(out))
     if not NAME_RE.match(name):
         raise ValueError(f"--name {name!r}: letters, digits, '.', '_' and '-', at most 61 characters, "
@@ -158,16 +165,21 @@ def import_openai(checkpoint: str, flags_text: str, out: str, name: Optional[str
             "network": {"family": FAMILY, **cfg.to_json()},
             "flags": {k: flags.values[k] for k in flags.given}, "flags_ignored": flags.ignored,
             "params": params, "state_dict_keys": keys,
-            "precision": "float32 (a use_fp16 checkpoint's float16 torso is computed in float32)"}
+            "precision": ("float16 weights (the checkpoint's rounded to half precision), computed in float32"
+                          if dtype == "float16" else
+                          "float32 (a use_fp16 checkpoint's float16 torso is computed in float32)")}
     m = write_model_folder(
         out, name, f"Consistency model imported from openai/consistency_models ({os.path.basename(checkpoint)}, "
                    f"{cfg.image_size}x{cfg.image_size} RGB, {cfg.num_classes} classes).",
         shape, classes, [Graph(f"{name}-cm", "cm", "cm.onnx", cm)], imported_schedules(smin, smax), prov,
-        sigma={"min": smin, "max": smax, "data": SIGMA_DATA}, default_sampler="consistency", default_steps=2)
+        sigma={"min": smin, "max": smax, "data": SIGMA_DATA}, default_sampler="consistency", default_steps=2,
+        dtype=dtype, external_data=external_data)
     write_card(out, m)
     t_done = time.time()
+    files = ["cm.onnx"] + [f["file"] for f in m["graphs"][0].get("external_data", [])]
     return {"model_dir": out, "model": f"{name}-cm", "params": params, "state_dict_keys": keys,
-            "classes": cfg.num_classes, "graph_mb": round(os.path.getsize(os.path.join(out, "cm.onnx")) / 2 ** 20, 1),
+            "classes": cfg.num_classes, "weights_dtype": dtype, "files": files,
+            "graph_mb": round(sum(os.path.getsize(os.path.join(out, f)) for f in files) / 2 ** 20, 1),
             "wall_s": {"read_and_check": round(t_load - t0, 1), "build": round(t_built - t_load, 1),
                        "export": round(t_done - t_built, 1), "total": round(t_done - t0, 1)}}
 

@@ -40,6 +40,21 @@ def make_image_folder(root: str, classes, per_class: int = 4, size: int = 40, se
     return root
 
 
+def export_tiny_openai_float16(out_dir: str = f"test/fixtures/float16/{NAME}-fp16") -> dict:
+    """The same checkpoint (seed 14) imported with float16 weights: the fixture on which the
+    TypeScript suite checks float16 against the float32 golden vectors of tiny-openai's cm.onnx."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = make_openai_checkpoint("tiny", os.path.join(tmp, "ct_tiny.pt"), seed=14)
+        imported = import_openai(ckpt["checkpoint"], CONFIGS["tiny"], out_dir, f"{NAME}-fp16", overwrite=True,
+                                 dtype="float16")
+    m = read_manifest(out_dir)
+    m["description"] = ("Random-weight test fixture: tiny-openai's checkpoint imported with float16 weights "
+                        "(32x32 RGB, 10 classes). Not a real model.")
+    write_manifest(out_dir, m)
+    write_card(out_dir, m)
+    return {"dir": out_dir, "import": imported}
+
+
 def export_tiny_openai(out_dir: str = f"test/fixtures/imported/{NAME}",
                        golden_path: str = f"test/golden/{NAME}.json") -> dict:
     with tempfile.TemporaryDirectory() as tmp:

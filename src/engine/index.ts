@@ -24,8 +24,10 @@ export interface EngineOptions {
   providers: ExecutionProviderName[];
   /** onnxruntime intra-op threads per session; 0 = automatic (./layout.ts) */
   intraOpThreads: number;
-  /** sessions (worker threads); 0 = automatic: one per core on CPU, one on a GPU (./layout.ts) */
+  /** sessions (worker threads); 0 = automatic: one per core on CPU, one on a GPU or for a big graph (./layout.ts) */
   workers: number;
+  /** the graph's size on disk with its external data (bytes): the automatic layout's measure of a big graph */
+  graphBytes?: number;
   /** cores to lay the sessions out on (default: os.availableParallelism()) */
   cores?: number;
   /** niceness of the inference threads (0 = as the process) */

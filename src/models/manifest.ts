@@ -16,14 +16,30 @@ export const GuidanceRangeSchema = z
   .strictObject({ default: z.number(), min: z.number(), max: z.number() })
   .refine((g) => g.min <= g.default && g.default <= g.max, { message: 'guidance must satisfy min <= default <= max' });
 
+const SHA256 = /^[0-9a-fA-F]{64}$/;
+// a plain file name inside the model folder: no separator, not "." or ".."
+const PLAIN_FILE = /^(?!\.{1,2}$)[^/\\]+$/;
+
+/** One file a graph keeps tensor data in (ONNX external data), beside it in the model folder. */
+export const ExternalDataSchema = z.strictObject({
+  file: z
+    .string()
+    .regex(PLAIN_FILE, 'file must be a plain file name inside the model folder')
+    .refine((f) => f !== 'model.json', 'file must not be model.json'),
+  sha256: z.string().regex(SHA256, 'sha256 must be 64 hex digits'),
+});
+
 export const GraphEntrySchema = z.strictObject({
   model: z.string().regex(MODEL_NAME_PATTERN, 'model names use letters, digits, ".", "_" and "-" (at most 64, starting with a letter or digit)'),
   kind: z.enum(GRAPH_KINDS),
-  // a plain file name inside the model folder: no separator, not "." or ".."
-  file: z.string().regex(/^(?!\.{1,2}$)[^/\\]+$/, 'file must be a plain file name inside the model folder'),
-  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'sha256 must be 64 hex digits'),
+  file: z.string().regex(PLAIN_FILE, 'file must be a plain file name inside the model folder'),
+  sha256: z.string().regex(SHA256, 'sha256 must be 64 hex digits'),
   null_class: z.number().int().nonnegative().nullable(),
   guidance: GuidanceRangeSchema,
+  /** every external-data file of the graph; empty: the graph is self-contained */
+  external_data: z.array(ExternalDataSchema).default([]),
+  /** how the graph stores its weights; its inputs, output and computation are float32 either way */
+  weights_dtype: z.enum(['float32', 'float16']).default('float32'),
 });
 
 export const ManifestSchema = z
@@ -58,7 +74,14 @@ export const ManifestSchema = z
       });
     }
     const names = new Set<string>();
+    const graphFiles = new Set(m.graphs.map((g) => g.file));
     m.graphs.forEach((g, i) => {
+      const seen = new Set<string>();
+      g.external_data.forEach((d, j) => {
+        if (graphFiles.has(d.file)) ctx.addIssue({ code: 'custom', path: ['graphs', i, 'external_data', j, 'file'], message: `${d.file} is a graph file, not external data` });
+        if (seen.has(d.file)) ctx.addIssue({ code: 'custom', path: ['graphs', i, 'external_data', j, 'file'], message: `${d.file} is listed twice` });
+        seen.add(d.file);
+      });
       if (names.has(g.model)) ctx.addIssue({ code: 'custom', path: ['graphs', i, 'model'], message: `duplicate graph model name ${g.model}` });
       names.add(g.model);
       if (g.null_class !== null && g.null_class !== m.classes.length)

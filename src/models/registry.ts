@@ -1,12 +1,16 @@
 /**
  * The model registry: scans MODELS_DIR for folders with a model.json, validates each manifest
- * (./manifest.ts), verifies every graph's SHA-256, loads it in the engine, checks its I/O
- * against the contract (./contract.ts) and warms it up. A bad model is logged, kept in the list
- * with its error (so GET /v1/models says what is wrong) and skipped; the others are served.
+ * (./manifest.ts), verifies the SHA-256 of every graph and of every external-data file it keeps
+ * weights in (./external-data.ts), loads it in the engine, checks its I/O against the contract
+ * (./contract.ts) and warms it up. A bad model is logged, kept in the list with its error (so
+ * GET /v1/models says what is wrong) and skipped; the others are served.
+ *
+ * Nothing here blocks the event loop on a big graph: files are hashed as streams, sessions are
+ * created in the engine's worker threads, and a small graph's warm-up never waits behind a big
+ * one's (./warmup-gate.ts).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
@@ -15,9 +19,11 @@ import { Engine, type LoadInfo } from '../engine/index.js';
 import { Scheduler } from '../scheduler/index.js';
 import { modelLimits, type ModelLimits } from '../scheduler/limits.js';
 import { contractProblems } from './contract.js';
+import { verifyGraphFiles } from './external-data.js';
 import { describeZodError, ManifestSchema, type GraphEntry, type Manifest } from './manifest.js';
 import { providerErrorLine, providersToTry } from './providers.js';
 import { warmUp, type WarmupReport } from './warmup.js';
+import { WarmupGate } from './warmup-gate.js';
 
 export type { ModelStatus };
 
@@ -31,6 +37,8 @@ export interface ModelEntry {
   manifest?: Manifest;
   graph?: GraphEntry;
   load?: LoadInfo;
+  /** bytes on disk of the graph and its external-data files */
+  graphBytes?: number;
   /** the warm-up's batch-size profile and batch target */
   warmup?: WarmupReport;
   /** deadline, queue limit and largest request, from the warm-up's measured cost or the configuration */
@@ -39,17 +47,11 @@ export interface ModelEntry {
   scheduler?: Scheduler;
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 export class Registry {
   readonly entries = new Map<string, ModelEntry>();
   private readonly loading: Promise<void>[] = [];
-  /** warm-ups run one after another (see loadGraph) */
-  private warming: Promise<unknown> = Promise.resolve();
+  /** warm-ups of graphs of a size run one after another, a small one never behind a big one (./warmup-gate.ts) */
+  private readonly warming = new WarmupGate();
   /** called when a graph's scheduler is created (metrics attach their listeners here) */
   onScheduler: ((entry: ModelEntry) => void) | null = null;
 
@@ -116,10 +118,10 @@ export class Registry {
     const m = entry.manifest!;
     const g = entry.graph!;
     try {
-      const st = await stat(path).catch(() => null);
-      if (!st?.isFile()) throw new Error(`graph file ${g.file} not found`);
-      const digest = await sha256File(path);
-      if (digest !== g.sha256.toLowerCase()) throw new Error(`SHA-256 mismatch for ${g.file}: manifest ${g.sha256}, file ${digest}`);
+      const t0 = performance.now();
+      const { bytes } = await verifyGraphFiles(path, g);
+      const verifyMs = performance.now() - t0;
+      entry.graphBytes = bytes;
       // providers that cannot work here are not tried (no native warnings), and are reported as skipped
       const { tryList, skipped } = providersToTry(this.cfg.EXECUTION_PROVIDERS);
       const engine = new Engine({
@@ -128,6 +130,7 @@ export class Registry {
         intraOpThreads: this.cfg.INTRA_OP_THREADS,
         nice: this.cfg.ENGINE_NICE,
         workers: this.cfg.ENGINE_WORKERS,
+        graphBytes: bytes,
       });
       const loaded = await engine.load();
       // every provider preferred to the one in use, in the configured order: skipped here, or tried and failed
@@ -141,10 +144,8 @@ export class Registry {
       }
       entry.engine = engine;
       entry.load = info;
-      // one graph profiles at a time: graphs loading side by side would distort each other's timings
-      const warm = this.warming.then(() => warmUp(engine, [m.image.channels, m.image.height, m.image.width], m.sigma.max, this.cfg.MAX_BATCH, this.cfg.WARMUP_BUDGET_MS));
-      this.warming = warm.catch(() => undefined);
-      const report = await warm;
+      // graphs of a size profile one at a time: side by side they would distort each other's timings
+      const report = await this.warming.run(bytes, () => warmUp(engine, [m.image.channels, m.image.height, m.image.width], m.sigma.max, this.cfg.MAX_BATCH, this.cfg.WARMUP_BUDGET_MS));
       entry.warmup = report;
       // deadline, queue limit and largest request follow the model's measured cost (a network
       // that takes seconds per row must not get limits tuned for a 16×16 one)
@@ -176,7 +177,21 @@ export class Registry {
       this.onScheduler?.(entry);
       entry.status = 'ready';
       this.log.info(
-        { model: entry.name, provider: info.provider, attempts: info.attempts, loadMs: Math.round(info.loadMs), warmupMs: Math.round(report.wallMs), targetRows: entry.scheduler.targetRows, ...limits },
+        {
+          model: entry.name,
+          provider: info.provider,
+          attempts: info.attempts,
+          graphBytes: bytes,
+          weights: g.weights_dtype,
+          workers: info.workers,
+          intraOpThreads: info.intraOpThreads,
+          verifyMs: Math.round(verifyMs),
+          loadMs: Math.round(info.loadMs),
+          warmupMs: Math.round(report.wallMs),
+          msPerRow: Math.round(report.msPerRow * 10) / 10,
+          targetRows: entry.scheduler.targetRows,
+          ...limits,
+        },
         'model ready',
       );
     } catch (e) {

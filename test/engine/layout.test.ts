@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { initialWorkers, threadsPerSession, totalWorkers } from '../../src/engine/layout.js';
+import { BIG_GRAPH_BYTES, initialWorkers, isBigGraph, threadsPerSession, totalWorkers } from '../../src/engine/layout.js';
 import { Engine } from '../../src/engine/index.js';
 
 test('automatic layout on CPU: one single-threaded session per core', () => {
@@ -32,6 +32,29 @@ test('explicit workers: all start at once and share the cores unless threads are
   assert.equal(threadsPerSession({ workers: 3, intraOpThreads: 0 }, 8), 2);
   assert.equal(threadsPerSession({ workers: 16, intraOpThreads: 0 }, 8), 1);
   assert.equal(threadsPerSession({ workers: 2, intraOpThreads: 5 }, 8), 5);
+});
+
+test('automatic layout for a big graph on CPU: one session over all cores', () => {
+  const big = { workers: 0, intraOpThreads: 0, graphBytes: 1_184_558_019 }; // the full-size ImageNet-64 cm.onnx
+  assert.equal(isBigGraph(big), true);
+  assert.equal(threadsPerSession(big, 2), 2);
+  assert.equal(threadsPerSession(big, 16), 16);
+  assert.equal(initialWorkers(big), 1);
+  assert.equal(totalWorkers(big, 2, 'cpu'), 1);
+  assert.equal(totalWorkers(big, 16, 'cpu'), 1);
+  assert.equal(totalWorkers(big, 16, 'cuda'), 1);
+  // the threshold: just below it, per-core sessions as for a small graph
+  assert.equal(totalWorkers({ workers: 0, intraOpThreads: 0, graphBytes: BIG_GRAPH_BYTES - 1 }, 8, 'cpu'), 8);
+  assert.equal(totalWorkers({ workers: 0, intraOpThreads: 0, graphBytes: BIG_GRAPH_BYTES }, 8, 'cpu'), 1);
+  assert.equal(totalWorkers({ workers: 0, intraOpThreads: 0, graphBytes: 7_400_000 }, 8, 'cpu'), 8); // digits16
+});
+
+test('a big graph with an explicit layout keeps it', () => {
+  const bytes = 2 * BIG_GRAPH_BYTES;
+  assert.equal(totalWorkers({ workers: 2, intraOpThreads: 0, graphBytes: bytes }, 2, 'cpu'), 2);
+  assert.equal(threadsPerSession({ workers: 2, intraOpThreads: 0, graphBytes: bytes }, 2), 1);
+  assert.equal(totalWorkers({ workers: 0, intraOpThreads: 1, graphBytes: bytes }, 2, 'cpu'), 2);
+  assert.equal(threadsPerSession({ workers: 0, intraOpThreads: 1, graphBytes: bytes }, 2), 1);
 });
 
 const GRAPH = join('test', 'fixtures', 'models', 'tiny-rgb8', 'cm.onnx');

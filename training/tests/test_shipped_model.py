@@ -1,6 +1,7 @@
-"""The committed models/digits16 folder: manifest valid against the repo's JSON Schema, hashes
-true, graphs pass onnx.checker, CM weights inside the JFDL graph bit for bit, and the claim of
-the model card holds in its metrics."""
+"""The committed model folders (models/digits16 and the test fixtures, external-data and float16
+ones included): manifest valid against the repo's JSON Schema, hashes of graphs and external-data
+files true, graphs pass onnx.checker, CM weights inside the JFDL graph bit for bit, and the claim
+of the model card holds in its metrics."""
 import hashlib
 import json
 import os
@@ -9,11 +10,11 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from training.manifest import validate_manifest
+from training.manifest import validate_manifest, verify_files
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
-MODELS = [os.path.join(ROOT, "models", d) for d in ("digits16",)] + [os.path.join(ROOT, "test", "fixtures", "models", "tiny-rgb8"),
-                                                                     os.path.join(ROOT, "test", "fixtures", "imported", "tiny-openai")]
+MODELS = [os.path.join(ROOT, "models", d) for d in ("digits16",)] + [os.path.join(ROOT, "test", "fixtures", *p) for p in [
+    ("models", "tiny-rgb8"), ("imported", "tiny-openai"), ("external", "tiny-rgb8-ext"), ("float16", "tiny-openai-fp16")]]
 
 
 @pytest.mark.parametrize("folder", MODELS)
@@ -22,6 +23,7 @@ def test_manifest_and_graphs(folder):
         pytest.skip(f"{folder} not exported")
     m = json.load(open(os.path.join(folder, "model.json")))
     validate_manifest(m)
+    verify_files(folder, m)  # external-data files too, and exactly those the graphs use
     inits = {}
     for g in m["graphs"]:
         path = os.path.join(folder, g["file"])
@@ -29,7 +31,7 @@ def test_manifest_and_graphs(folder):
         model = onnx.load(path)
         onnx.checker.check_model(model)
         inits[g["kind"]] = {i.name: numpy_helper.to_array(i).tobytes() for i in model.graph.initializer}
-    for k, v in inits["cm"].items():
+    for k, v in inits["cm"].items() if "jfdl" in inits else []:
         assert inits["jfdl"][k] == v, k
 
 
