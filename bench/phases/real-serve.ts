@@ -105,7 +105,7 @@ export async function serveLayout(model: RealModel, port: number, label: string,
   const readyS = (performance.now() - t0) / 1000;
   await listening;
   try {
-    const ready = logLines.map((l) => JSON.parse(l) as Record<string, number | string | undefined>).find((l) => l.msg === 'model ready' && l.model === model.m.graph.model);
+    const ready = logLines.map((l) => JSON.parse(l) as { msg?: string; model?: string; verifyMs?: number; loadMs?: number; warmupMs?: number }).find((l) => l.msg === 'model ready' && l.model === model.m.graph.model);
     const info = await getJson<{ engine?: ServedLayout['engine'] }>(port, `/v1/models/${model.m.graph.model}`);
     const mem0 = memoryOf(s.child.pid!);
     log(`  ${label}: listening after ${listenS.toFixed(1)} s, ready after ${readyS.toFixed(1)} s (checks ${ready?.verifyMs ?? '?'} ms, session ${ready?.loadMs ?? '?'} ms, warm-up ${ready?.warmupMs ?? '?'} ms); ${info?.engine?.workers ?? '?'} session(s) × ${info?.engine?.intra_op_threads ?? '?'} thread(s); RSS ${mem0.rss.toFixed(0)} MiB`);
