@@ -36,8 +36,13 @@ CONFIGS = {
     "tiny": "--attention_resolutions 16,8 --class_cond True --use_scale_shift_norm True --dropout 0.0 --image_size 32 "
             "--num_channels 32 --channel_mult 1,1,2 --num_head_channels 16 --num_res_blocks 1 --resblock_updown True "
             "--use_fp16 False --weight_schedule uniform",
+    # the playground's test of a 64x64 RGB model with 1,000 classes (ImageNet-64's shape and class
+    # count at a few hundred thousand parameters)
+    "tiny64": "--attention_resolutions 8 --class_cond True --use_scale_shift_norm True --dropout 0.0 --image_size 64 "
+              "--num_channels 32 --channel_mult 1,1,1,1 --num_head_channels 32 --num_res_blocks 1 --resblock_updown False "
+              "--use_fp16 False --weight_schedule uniform",
 }
-CONFIG_CLASSES = {"imagenet64": 1000, "tiny": 10}
+CONFIG_CLASSES = {"imagenet64": 1000, "tiny": 10, "tiny64": 1000}
 
 
 def str2bool(v: str) -> bool:
