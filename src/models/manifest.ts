@@ -22,10 +22,8 @@ const PLAIN_FILE = /^(?!\.{1,2}$)[^/\\]+$/;
 
 /** One file a graph keeps tensor data in (ONNX external data), beside it in the model folder. */
 export const ExternalDataSchema = z.strictObject({
-  file: z
-    .string()
-    .regex(PLAIN_FILE, 'file must be a plain file name inside the model folder')
-    .refine((f) => f !== 'model.json', 'file must not be model.json'),
+  // a plain file name, and not the manifest (a pattern, so the generated JSON Schema says it too)
+  file: z.string().regex(/^(?!\.{1,2}$)(?!model\.json$)[^/\\]+$/, 'file must be a plain file name inside the model folder, not model.json'),
   sha256: z.string().regex(SHA256, 'sha256 must be 64 hex digits'),
 });
 
@@ -36,10 +34,14 @@ export const GraphEntrySchema = z.strictObject({
   sha256: z.string().regex(SHA256, 'sha256 must be 64 hex digits'),
   null_class: z.number().int().nonnegative().nullable(),
   guidance: GuidanceRangeSchema,
-  /** every external-data file of the graph; empty: the graph is self-contained */
-  external_data: z.array(ExternalDataSchema).default([]),
-  /** how the graph stores its weights; its inputs, output and computation are float32 either way */
-  weights_dtype: z.enum(['float32', 'float16']).default('float32'),
+  external_data: z
+    .array(ExternalDataSchema)
+    .default([])
+    .describe('every file the graph keeps tensor data in (ONNX external data), beside it in the model folder; absent or empty: the graph is self-contained'),
+  weights_dtype: z
+    .enum(['float32', 'float16'])
+    .default('float32')
+    .describe("precision the graph stores its weights in; the graph's inputs, output and computation are float32 either way"),
 });
 
 export const ManifestSchema = z
