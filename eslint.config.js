@@ -22,6 +22,7 @@ const browser = {
   AbortController: 'readonly',
   Blob: 'readonly',
   requestAnimationFrame: 'readonly',
+  TextDecoder: 'readonly',
 };
 
 export default tseslint.config(

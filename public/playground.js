@@ -1,11 +1,14 @@
 // The playground page: plain ES module, no build step. Talks to the same public API as any client
-// (GET /v1/models, POST /v1/generate) and shows the service's own error messages.
+// (GET /v1/models, POST /v1/generate/stream for one image with its progress, POST /v1/generate for
+// the sweep) and shows the service's own error messages.
 
 const $ = (id) => document.getElementById(id);
 const DISPLAY_PX = 192; // server-side nearest-neighbour scale targets about this width
 const SHOW_PX = 256; // the single image is shown this wide (CSS, pixelated)
 const SWEEP_PX = 128; // each sweep image
 const SWEEP_POINTS = [0, 0.5, 1, 1.25, 1.5, 2, 3];
+// above this many classes a list is unusable: the class is typed, with the names as suggestions
+const MANY_CLASSES = 32;
 
 const state = { models: [], model: null, busy: 0, generation: 0 };
 
@@ -33,13 +36,8 @@ function headers(json) {
   return h;
 }
 
-async function api(path, init = {}) {
-  let res;
-  try {
-    res = await fetch(path, { ...init, headers: headers(init.method === 'POST') });
-  } catch (e) {
-    throw { message: `cannot reach the service (${e.message})` };
-  }
+/** The error body of a failed answer, or a readable stand-in. */
+async function failure(res) {
   let body = null;
   try {
     body = await res.json();
@@ -47,8 +45,54 @@ async function api(path, init = {}) {
     /* not JSON */
   }
   if (res.status === 401) $('advanced').open = true; // where the API key goes
-  if (!res.ok) throw body && body.message ? body : { message: `HTTP ${res.status} ${res.statusText}` };
-  return body;
+  return body && body.message ? body : { message: `HTTP ${res.status} ${res.statusText}` };
+}
+
+/**
+ * POST /v1/generate/stream: the answer is server-sent events — `progress` {done, total} after every
+ * network call that advanced the request, then `result` (the POST /v1/generate body) or `error`.
+ */
+async function generateStream(body, onProgress) {
+  let res;
+  try {
+    res = await fetch('/v1/generate/stream', { method: 'POST', headers: headers(true), body: JSON.stringify(body) });
+  } catch (e) {
+    throw { message: `cannot reach the service (${e.message})` };
+  }
+  if (!res.ok) throw await failure(res);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buf = '';
+  let outcome = null;
+  for (;;) {
+    const { value, done } = await reader.read();
+    // the body is read to its end (the service closes it after the last event): a stream left
+    // open would be aborted by the next navigation
+    if (done) break;
+    buf += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = JSON.parse(/^data: (.*)$/m.exec(block)?.[1] ?? 'null');
+      if (event === 'progress') onProgress(data);
+      else if (event === 'result' || event === 'error') outcome = { event, data };
+    }
+  }
+  if (outcome?.event === 'result') return outcome.data;
+  throw outcome?.data ?? { message: 'the stream ended without a result' };
+}
+
+async function api(path, init = {}) {
+  let res;
+  try {
+    res = await fetch(path, { ...init, headers: headers(init.method === 'POST') });
+  } catch (e) {
+    throw { message: `cannot reach the service (${e.message})` };
+  }
+  if (!res.ok) throw await failure(res);
+  return res.json();
 }
 
 function fmt(x, digits = 2) {
@@ -70,8 +114,21 @@ function fillModel() {
   if (!m) return;
   const cls = $('class');
   const prev = cls.value;
-  cls.replaceChildren(...m.classes.map((name, i) => new Option(m.classes.length > 10 ? `${i}: ${name}` : name, String(i))));
-  cls.value = prev && Number(prev) < m.classes.length ? prev : '0';
+  const many = m.classes.length > MANY_CLASSES;
+  cls.hidden = many;
+  $('class-search').hidden = !many;
+  $('class-note').hidden = !many;
+  if (many) {
+    // type to search: the browser filters the names as they are typed; an index works too
+    $('class-list').replaceChildren(...m.classes.map((name, i) => new Option(`${i}`, name)));
+    const search = $('class-search');
+    if (!m.classes.includes(search.value)) search.value = m.classes[0];
+    $('class-note').textContent = `${m.classes.length} classes: type part of a name (or an index 0–${m.classes.length - 1})`;
+    cls.replaceChildren();
+  } else {
+    cls.replaceChildren(...m.classes.map((name, i) => new Option(m.classes.length > 10 ? `${i}: ${name}` : name, String(i))));
+    cls.value = prev && Number(prev) < m.classes.length ? prev : '0';
+  }
 
   const g = m.guidance;
   const slider = $('guidance');
@@ -114,11 +171,27 @@ function parseSigmas() {
   return raw.split(/[\s,]+/).filter(Boolean).map((s) => (Number.isFinite(Number(s)) ? Number(s) : s));
 }
 
+/**
+ * The class to send: the index chosen in the list or, for a model with many classes, the typed
+ * text — an exact name (any case), an index, or the one name that contains it; anything else is
+ * sent as typed, so the service's own message says what is wrong.
+ */
+function chosenClass(m) {
+  if (m.classes.length <= MANY_CLASSES) return Number($('class').value);
+  const raw = $('class-search').value.trim();
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const lower = raw.toLowerCase();
+  const exact = m.classes.findIndex((c) => c.toLowerCase() === lower);
+  if (exact >= 0) return exact;
+  const some = m.classes.flatMap((c, i) => (c.toLowerCase().includes(lower) ? [i] : []));
+  return some.length === 1 ? some[0] : raw;
+}
+
 function requestBody(overrides = {}) {
   const m = state.model;
   const body = {
     model: m.name,
-    class: Number($('class').value),
+    class: chosenClass(m),
     sampler: $('sampler').value,
     scale: scaleFor(m),
     format: 'png',
@@ -137,9 +210,19 @@ async function generate() {
   const gen = ++state.generation;
   showError(null);
   setBusy(1);
+  const box = $('progress-box');
   try {
     const body = requestBody();
-    const r = await api('/v1/generate', { method: 'POST', body: JSON.stringify(body) });
+    const r = await generateStream(body, ({ done, total }) => {
+      if (gen !== state.generation) return;
+      // a model that takes seconds per step shows where it is; a fast one finishes before this shows
+      const steps = body.sigmas ? body.sigmas.length : body.steps;
+      $('progress').max = total;
+      $('progress').value = done;
+      $('progress-text').textContent = `step ${Math.min(steps, done + 1)} of ${steps}${done > 0 ? ` (${done} done)` : ''}`;
+      box.dataset.done = String(done);
+      box.hidden = false;
+    });
     if (gen !== state.generation) return; // a newer request (slider moved again) wins
     if ($('seed').value.trim() === '') $('seed').value = String(r.seed);
     const img = $('image');
@@ -147,7 +230,9 @@ async function generate() {
     img.style.width = `${Math.max(SHOW_PX, state.model.image.width * body.scale)}px`;
     img.dataset.guidance = String(r.params.guidance);
     img.dataset.seed = String(r.seed);
-    $('caption').textContent = `${state.model.classes[r.params.class]} · w = ${fmt(r.params.guidance)} · ${r.params.steps} step${r.params.steps > 1 ? 's' : ''} (${r.params.sampler}) · seed ${r.seed}`;
+    // with many classes the index helps find the name again; with a few it only repeats the list
+    const index = state.model.classes.length > MANY_CLASSES ? ` (${r.params.class})` : '';
+    $('caption').textContent = `${state.model.classes[r.params.class]}${index} · w = ${fmt(r.params.guidance)} · ${r.params.steps} step${r.params.steps > 1 ? 's' : ''} (${r.params.sampler}) · seed ${r.seed}`;
     $('single').hidden = false;
     $('placeholder').hidden = true;
     const t = r.timings_ms;
@@ -174,6 +259,7 @@ async function generate() {
   } catch (e) {
     if (gen === state.generation) showError(e);
   } finally {
+    if (gen === state.generation) box.hidden = true;
     setBusy(-1);
   }
 }
@@ -195,7 +281,7 @@ async function sweep() {
   const row = $('sweep');
   row.replaceChildren();
   $('sweep-section').hidden = false;
-  $('sweep-info').textContent = `${m.name} · class ${m.classes[base.class]} · seed ${base.seed} · ${base.sigmas ? base.sigmas.length : base.steps} step(s), ${base.sampler}`;
+  $('sweep-info').textContent = `${m.name} · class ${m.classes[base.class] ?? base.class} · seed ${base.seed} · ${base.sigmas ? base.sigmas.length : base.steps} step(s), ${base.sampler}`;
   const cells = values.map((w) => {
     const fig = document.createElement('figure');
     fig.className = 'cell loading';

@@ -156,7 +156,10 @@ export class UnknownClass extends ServiceError {
   constructor(value: string | number, classes: readonly string[]) {
     super(
       'unknown_class',
-      `class ${JSON.stringify(value)} is not a class of this model; use an index 0…${classes.length - 1} or one of ${JSON.stringify(classes)}`,
+      `class ${JSON.stringify(value)} is not a class of this model; use an index 0…${classes.length - 1} or ${
+        // a thousand names would bury the message: past a screenful, point at the list instead
+        classes.length <= 20 ? `one of ${JSON.stringify(classes)}` : `one of the ${classes.length} names GET /v1/models lists`
+      }`,
       { field: 'class' },
     );
   }

@@ -254,7 +254,9 @@ const generateRoute: FastifyPluginAsyncZod<{ registry: Registry; config: Config;
       const r = resolveRequest(body, body.num_images, registry, config);
       const events = new PassThrough();
       const send = (event: string, data: unknown) => events.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-      reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-store');
+      // no-cache (the usual header of an event stream) rather than no-store: Chromium reports a no-store
+      // fetch stream read to its end as aborted (microsoft/playwright#42742); neither is ever cached, a POST
+      reply.header('content-type', 'text/event-stream; charset=utf-8').header('cache-control', 'no-cache');
       void reply.send(events);
       const total = body.num_images * r.sigmas.length;
       send('progress', { done: 0, total });

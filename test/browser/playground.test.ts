@@ -293,3 +293,62 @@ describe('playground in Chromium with API keys configured', { skip }, () => {
     }
   });
 });
+
+
+describe('playground in Chromium: a 64×64 RGB model with 1,000 classes', { skip }, () => {
+  // test/fixtures/wide/tiny64-1000: ImageNet-64's shape and class count in a small random network
+  test('the class is typed (a name, part of one, or an index), the image shows at 64×64 RGB, and the request reports its progress', async () => {
+    mkdirSync(OUT, { recursive: true });
+    const server = await startServer({ MODELS_DIR: 'test/fixtures/wide' });
+    const profile = mkdtempSync(join(tmpdir(), 'jfdl-chromium-'));
+    const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1200, height: 900 } });
+    const streamed: string[] = [];
+    try {
+      const page = ctx.pages()[0] ?? (await ctx.newPage());
+      page.on('request', (r) => r.url().endsWith('/v1/generate/stream') && streamed.push(r.url()));
+      await page.goto(`${server.url}/`);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+      assert.equal(await page.isVisible('#class'), false, 'no 1,000-entry list');
+      assert.equal(await page.isVisible('#class-search'), true);
+      assert.equal(await page.$$eval('#class-list option', (os) => os.length), 1000, 'every name is a suggestion');
+      assert.match((await page.textContent('#class-note')) ?? '', /1000 classes/);
+      const gen = async (typed: string) => {
+        await page.fill('#class-search', typed);
+        const before = await page.getAttribute('#image', 'src');
+        await page.click('#generate');
+        await page.waitForFunction(
+          (b) => {
+            const img = document.getElementById('image') as HTMLImageElement;
+            return (!!document.getElementById('error')?.textContent || img.getAttribute('src') !== b) && img.complete;
+          },
+          before,
+          { timeout: 30_000 },
+        );
+        return (await page.textContent('#caption')) ?? '';
+      };
+      assert.match(await gen('ochre otter'), /^ochre otter \(65\) ·/, 'an exact name');
+      assert.match(await gen('ZESTY ORCH'), /^zesty orchid \(999\) ·/, 'the one name containing the text, any case');
+      assert.match(await gen('417'), /\(417\) ·/, 'an index');
+      const stats = await imageStats(page, '#image');
+      checkRendered(stats, 64, '64×64 RGB image');
+      await page.screenshot({ path: join(OUT, 'tiny64-1000.png'), fullPage: true });
+      // four steps: the progress bar followed the stream to its end
+      await page.click('#advanced summary');
+      await page.fill('#sigmas', '80, 20, 5, 1');
+      await gen('amber falcon');
+      assert.ok(streamed.length >= 4, 'single images come from the progress stream');
+      assert.equal(await page.getAttribute('#progress-box', 'data-done'), '4');
+      assert.equal(await page.isVisible('#progress-box'), false, 'hidden once the image is there');
+      await page.fill('#sigmas', '');
+      // a name no class has: the service's own message
+      await page.fill('#class-search', 'dragon');
+      await page.click('#generate');
+      await page.waitForSelector('#error:not([hidden])');
+      assert.match((await page.textContent('#error')) ?? '', /class "dragon" is not a class of this model/);
+    } finally {
+      await ctx.close();
+      await server.close();
+      rmSync(profile, { recursive: true, force: true });
+    }
+  });
+});
