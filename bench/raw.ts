@@ -69,26 +69,38 @@ function reply(w: Worker, accept: (m: Reply) => boolean): Promise<Reply> {
   });
 }
 
+/**
+ * Sends `cmd` to every session's worker and collects their `done` results; each batch size
+ * starts on all sessions together ({ready: b} from all, then 'go' to all), so side-by-side
+ * sessions always compete for the cores as the service's workers do.
+ */
+async function inLockstep<T>(workers: Worker[], cmd: Record<string, unknown>): Promise<T[]> {
+  const ready = new Map<number, number>();
+  const starter = (m: Reply) => {
+    if (m.ready === undefined) return;
+    const k = (ready.get(m.ready) ?? 0) + 1;
+    ready.set(m.ready, k);
+    if (k === workers.length) for (const o of workers) o.postMessage('go');
+  };
+  for (const w of workers) w.on('message', starter);
+  try {
+    return await Promise.all(
+      workers.map((w) => {
+        const p = reply(w, (m) => m.done !== undefined);
+        w.postMessage(cmd);
+        return p.then((m) => m.done as T);
+      }),
+    );
+  } finally {
+    for (const w of workers) w.off('message', starter);
+  }
+}
+
 /** images/s by batch size (images per call of each session, all steps of them), summed over sessions. */
 export async function rawThroughput(wl: RawWorkload, layout: RawLayout, batches: number[], seconds = 1.5, log?: (line: string) => void): Promise<Record<string, number>> {
   const workers = await startSessions(wl, layout, Math.max(...batches) * wl.rowsPerStep);
   try {
-    // every session starts a batch size together: {ready: b} from all, then 'go' to all
-    const ready = new Map<number, number>();
-    const starter = (m: Reply) => {
-      if (m.ready === undefined) return;
-      const k = (ready.get(m.ready) ?? 0) + 1;
-      ready.set(m.ready, k);
-      if (k === workers.length) for (const o of workers) o.postMessage('go');
-    };
-    for (const w of workers) w.on('message', starter);
-    const results = await Promise.all(
-      workers.map((w) => {
-        const p = reply(w, (m) => m.done !== undefined);
-        w.postMessage({ cmd: 'throughput', batches, rowsPerStep: wl.rowsPerStep, seconds });
-        return p.then((m) => m.done as Record<string, number>);
-      }),
-    );
+    const results = await inLockstep<Record<string, number>>(workers, { cmd: 'throughput', batches, rowsPerStep: wl.rowsPerStep, seconds });
     const out: Record<string, number> = {};
     for (const b of batches) {
       out[String(b)] = results.reduce((a, r) => a + r[String(b)], 0);
@@ -142,21 +154,7 @@ export async function rawRows(wl: RawWorkload, layout: RawLayout, batches: numbe
   const loadMs: number[] = [];
   const workers = await startSessions(wl, layout, Math.max(...batches), provider, loadMs);
   try {
-    const ready = new Map<number, number>();
-    const starter = (m: Reply) => {
-      if (m.ready === undefined) return;
-      const k = (ready.get(m.ready) ?? 0) + 1;
-      ready.set(m.ready, k);
-      if (k === workers.length) for (const o of workers) o.postMessage('go');
-    };
-    for (const w of workers) w.on('message', starter);
-    const results = await Promise.all(
-      workers.map((w) => {
-        const p = reply(w, (m) => m.done !== undefined);
-        w.postMessage({ cmd: 'rows', batches, calls, sigma });
-        return p.then((m) => m.done as Record<string, { rowsPerS: number; ms: number[] }>);
-      }),
-    );
+    const results = await inLockstep<Record<string, { rowsPerS: number; ms: number[] }>>(workers, { cmd: 'rows', batches, calls, sigma });
     const rowsPerS: Record<string, number> = {};
     const callMs: Record<string, number[]> = {};
     for (const b of batches) {

@@ -8,20 +8,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { testConfig } from './test-config.js';
-import { contractFeeds } from '../src/engine/session.js';
+import { goldenRowDiffs, type GoldenNetwork } from '../scripts/golden-rows.js';
 import { ManifestSchema } from '../src/models/manifest.js';
 import { decodePlanar } from './helpers.js';
 
 const ROOT = 'test/fixtures/imported';
 const DIR = join(ROOT, 'tiny-openai');
 const manifest = ManifestSchema.parse(JSON.parse(readFileSync(join(DIR, 'model.json'), 'utf8')));
-const golden = JSON.parse(readFileSync('test/golden/tiny-openai.json', 'utf8')) as {
-  network: Array<{ graph: string; x: number[]; shape: number[]; sigma: number[]; class_labels: number[]; output: number[] }>;
-};
+const golden = JSON.parse(readFileSync('test/golden/tiny-openai.json', 'utf8')) as { network: GoldenNetwork[] };
 const guided = manifest.graphs.find((g) => g.kind === 'jfdl') ?? assert.fail('no JFDL graph');
 const plain = manifest.graphs.find((g) => g.kind === 'cm') ?? assert.fail('no CM graph');
 
@@ -30,20 +27,12 @@ describe('imported openai UNet: ONNX vs PyTorch', () => {
     const sigmas = new Set<number>();
     let worst = 0;
     for (const v of golden.network) {
-      const s = await ort.InferenceSession.create(join(DIR, v.graph), { intraOpNumThreads: 1 });
-      const [B, C, H, W] = v.shape;
-      const out = await s.run(contractFeeds(ort.Tensor, B, [C, H, W], Float32Array.from(v.x), Float32Array.from(v.sigma), BigInt64Array.from(v.class_labels, (c) => BigInt(c))));
-      const y = out[s.outputNames[0]].data as Float32Array;
-      const per = C * H * W;
-      for (let r = 0; r < B; r++) {
-        let d = 0;
-        for (let k = r * per; k < (r + 1) * per; k++) d = Math.max(d, Math.abs(y[k] - v.output[k]));
-        t.diagnostic(`${v.graph} σ=${+v.sigma[r].toPrecision(6)} class=${v.class_labels[r]}: max abs ${d.toExponential(2)}`);
-        assert.ok(d <= 1e-4, `${v.graph} σ=${v.sigma[r]}: max abs ${d}`);
-        worst = Math.max(worst, d);
-        sigmas.add(Math.fround(v.sigma[r]));
+      for (const r of await goldenRowDiffs(DIR, v)) {
+        t.diagnostic(`${r.graph} σ=${+r.sigma.toPrecision(6)} class=${r.classLabel}: max abs ${r.maxAbs.toExponential(2)}`);
+        assert.ok(r.maxAbs <= 1e-4, `${r.graph} σ=${r.sigma}: max abs ${r.maxAbs}`);
+        worst = Math.max(worst, r.maxAbs);
+        sigmas.add(Math.fround(r.sigma));
       }
-      await s.release();
     }
     t.diagnostic(`max abs difference over all rows: ${worst.toExponential(2)}`);
     assert.ok(sigmas.has(Math.fround(80)) && sigmas.has(Math.fround(0.002)), 'the golden rows span σ 80 … 0.002');
