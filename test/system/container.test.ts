@@ -2,7 +2,7 @@
  * `npm run test:container`: the Dockerfile's cpu target built with podman, tagged
  * localhost/jfdl-serve:cpu, and run — checked against the running container: non-root, read-only
  * root filesystem, the image's HEALTHCHECK passing, /readyz 200 and a PNG from POST
- * /v1/generate, and `podman stop` (SIGTERM to PID 1) draining the requests in flight with none
+ * /v1/generate/image, and `podman stop` (SIGTERM to PID 1) draining the requests in flight with none
  * lost and exit 0 within the drain time. Prints (and writes to test-output/container.json) the
  * image size and the cold start.
  *
@@ -111,8 +111,8 @@ describe('the cpu image, built and run with podman', { skip: skip ?? false, time
     assert.equal((await inspect(NAME)).State.Health?.Status, 'healthy');
   });
 
-  test('POST /v1/generate returns a PNG of the model\'s size', async () => {
-    const r = await request(port, '/v1/generate', { body: { model: 'digits16', class: 3, guidance: 1.5, steps: 2, seed: 42 }, headers: { accept: 'image/png' } });
+  test('POST /v1/generate/image returns a PNG of the model\'s size', async () => {
+    const r = await request(port, '/v1/generate/image', { body: { model: 'digits16', class: 3, guidance: 1.5, steps: 2, seed: 42 }, headers: { accept: 'image/png' } });
     assert.equal(r.status, 200, r.body.toString());
     assert.equal(r.headers['content-type'], 'image/png');
     assert.equal(r.headers['x-seed'], '42');

@@ -1,5 +1,5 @@
 /**
- * Steady, bounded load for the rolling-restart test: an open loop of POST /v1/generate at a fixed
+ * Steady, bounded load for the rolling-restart test: an open loop of POST /v1/generate/image at a fixed
  * rate (one guided 2-step PNG each) over keep-alive connections, as a client behind a load
  * balancer sends it. It does not retry: any answer but a 200 PNG counts against the deployment.
  * Bounded by its rate × duration and by maxInFlight (past it, sending pauses and says so).
@@ -41,7 +41,7 @@ export function steadyLoad(port: number, o: { ratePerS: number; maxSeconds: numb
         resolve();
       };
       const req = http.request(
-        { host: '127.0.0.1', port, path: '/v1/generate', method: 'POST', agent, timeout: 60_000, headers: { 'content-type': 'application/json', 'content-length': String(body.length), accept: 'image/png' } },
+        { host: '127.0.0.1', port, path: '/v1/generate/image', method: 'POST', agent, timeout: 60_000, headers: { 'content-type': 'application/json', 'content-length': String(body.length), accept: 'image/png' } },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
