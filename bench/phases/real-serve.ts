@@ -52,7 +52,7 @@ export function memoryOf(pid: number): { rss: number; hwm: number } {
 export const LONG_RUN_ENV = { REQUEST_DEADLINE_MS: '3600000', SHUTDOWN_DRAIN_MS: '3600000', QUEUE_LIMIT: '4096' };
 
 async function post(port: number, body: unknown): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${port}/v1/generate`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'image/png' }, body: JSON.stringify(body) });
+  const res = await fetch(`http://127.0.0.1:${port}/v1/generate/image`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'image/png' }, body: JSON.stringify(body) });
   await res.arrayBuffer();
   return res.status;
 }
