@@ -40,7 +40,9 @@ def export_all(out: str, model_dir: str = None, golden_path: str = None, dataset
     prov = {"dataset": p.data_text,
             "training": {"stage0": {"method": "iCT consistency training, no teacher", "iterations": train_res["steps"],
                                     "batch": meta["batch"], "lr": meta["lr"], "params": train_res["params"],
-                                    "device": train_res["device"], "wall_s": train_res["wall_s"]},
+                                    "device": train_res["device"], "wall_s": train_res["wall_s"],
+                                    # how the run went, when it did not go in one piece (result.json's note)
+                                    **({"note": train_res["note"]} if "note" in train_res else {})},
                          "jfdl": {"variant": ch["variant"], "trained": "null-class embedding only (CM frozen)"}},
             "classifier": res["classifier"], "network": {k: meta["net"][k] for k in ("widths", "blocks", "emb")}}
     graphs = [Graph(p.model, "jfdl", "jfdl.onnx", g, null_class=K, guidance={"default": bw, "min": 0.0, "max": 4.0}),

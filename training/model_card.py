@@ -40,7 +40,10 @@ def _evaluation(m: dict, res: dict) -> list:
              f"| CM | 1 | {h['cm']['accuracy']} | {h['cm']['fd']} |",
              f"| JFDL | {h['jfdl_best_w']} | {h['jfdl_at_best_w']['accuracy']} | {h['jfdl_at_best_w']['fd']} |", "",
              f"Fréchet distance drop at the best w: {100 * h['fd_drop']:.1f}%. Held-out real images score "
-             f"accuracy {res['real_held_out']['accuracy']} (classifier trained on the training split only).", "",
+             f"accuracy {res['real_held_out']['accuracy']} (classifier trained on the training split only)."
+             + (f" The floor: {res['real_train_floor']['images']} real training images against the held-out set score "
+                f"accuracy {res['real_train_floor']['accuracy']}, Fréchet distance {res['real_train_floor']['fd']}."
+                if "real_train_floor" in res else ""), "",
              "## Guidance sweep (JFDL model)", "",
              "| w | 1 step acc | 1 step FD | 2 step ode acc | 2 step ode FD | 2 step consistency acc | 2 step consistency FD |",
              "| --- | --- | --- | --- | --- | --- | --- |"]

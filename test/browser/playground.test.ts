@@ -6,7 +6,7 @@
  * checks that every image renders (loaded, the expected size, not blank) and that a bad input
  * shows the service's readable message. Screenshots go to test-output/playground/.
  *
- * Runs on the tiny RGB fixture always, and on models/digits16 (JFDL + plain CM) once it exists.
+ * Runs on the tiny RGB fixture always, and on models/digits16 and models/fashion28 (JFDL + plain CM) where present.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -84,10 +84,14 @@ interface Target {
   plain: string;
   className: string;
   width: number;
+  /** the model the page picks on its own, when it is not `guided` (then the test switches) */
+  first?: string;
 }
 
 const targets: Target[] = [{ label: 'tiny-rgb8', modelsDir: 'test/fixtures/models', guided: 'tiny-rgb8', plain: 'tiny-rgb8-cm', className: 'blue', width: 8 }];
 if (hasDigits16()) targets.push({ label: 'digits16', modelsDir: REAL_MODELS, guided: 'digits16', plain: 'digits16-cm', className: '3', width: 16 });
+if (existsSync(join(REAL_MODELS, 'fashion28', 'model.json')))
+  targets.push({ label: 'fashion28', modelsDir: REAL_MODELS, guided: 'fashion28', plain: 'fashion28-cm', className: 'Ankle boot', width: 28, first: 'digits16' });
 
 for (const t of targets) {
   describe(`playground in Chromium (${t.label})`, { skip }, () => {
@@ -126,7 +130,8 @@ for (const t of targets) {
     test('lists the models and the classes by name', async () => {
       const models = await page.$$eval('#model option', (os) => (os as HTMLOptionElement[]).map((o) => o.value));
       assert.ok(models.includes(t.guided) && models.includes(t.plain), `models: ${models}`);
-      assert.equal(await page.inputValue('#model'), t.guided, 'a guided model is picked first');
+      assert.equal(await page.inputValue('#model'), t.first ?? t.guided, 'a guided model is picked first');
+      if (t.first) await page.selectOption('#model', t.guided);
       const classes = await page.$$eval('#class option', (os) => os.map((o) => o.textContent));
       assert.ok(classes.includes(t.className), `classes: ${classes}`);
     });

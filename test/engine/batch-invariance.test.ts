@@ -17,7 +17,7 @@ import { rng } from '../../loadtest/common.js';
 const ROWS = 48;
 const BATCHES = [2, 3, 5, 8, 13, 16, 20, 31, 48];
 
-for (const dir of ['models/digits16', 'test/fixtures/models/tiny-rgb8', 'test/fixtures/imported/tiny-openai', 'test/fixtures/float16/tiny-openai-fp16', 'test/fixtures/external/tiny-rgb8-ext']) {
+for (const dir of ['models/digits16', 'models/fashion28', 'test/fixtures/models/tiny-rgb8', 'test/fixtures/imported/tiny-openai', 'test/fixtures/float16/tiny-openai-fp16', 'test/fixtures/external/tiny-rgb8-ext']) {
   const manifest = existsSync(join(dir, 'model.json')) ? JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) : null;
   describe(`batch invariance: ${dir}`, { skip: manifest ? false : 'model folder not present' }, () => {
     const { channels, height, width } = manifest.image;
