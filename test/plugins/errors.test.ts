@@ -8,7 +8,7 @@ import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import Fastify from 'fastify';
 import { HTTP_STATUS, httpAnswer } from '../../src/api/status.js';
-import { Cancelled, DeadlineExceeded, EngineUnavailable, ERROR_KINDS, InternalError, QueueFull, ServiceError } from '../../src/errors.js';
+import { Cancelled, DeadlineExceeded, EngineUnavailable, ERROR_KINDS, InternalError, QueueFull, ServiceError, UnknownClass } from '../../src/errors.js';
 import errorsPlugin from '../../src/plugins/errors.js';
 
 test('every error kind has a status; retryable kinds carry Retry-After; none carries HTTP itself', () => {
@@ -26,6 +26,14 @@ test('every error kind has a status; retryable kinds carry Retry-After; none car
   // the scheduler's and engine's constructors keep their argument lists
   const e = new EngineUnavailable('worker died', new Error('exit 70'));
   assert.ok(e instanceof ServiceError && (e.cause as Error).message === 'exit 70');
+});
+
+test('an unknown class: a few names are listed, a thousand are pointed at', () => {
+  const few = new UnknownClass('cat', ['0', '1', '2']);
+  assert.equal(few.message, 'class "cat" is not a class of this model; use an index 0…2 or one of ["0","1","2"]');
+  const many = new UnknownClass('dragon', Array.from({ length: 1000 }, (_, i) => `name ${i}`));
+  assert.equal(many.message, 'class "dragon" is not a class of this model; use an index 0…999 or one of the 1000 names GET /v1/models lists');
+  assert.equal(many.field, 'class');
 });
 
 test("the cause reaches the log (onnxruntime's own message), not the client", async () => {
