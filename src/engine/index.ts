@@ -15,9 +15,10 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionProviderName } from '../config.js';
 import { EngineUnavailable } from '../errors.js';
 import { initialWorkers, threadsPerSession, totalWorkers } from './layout.js';
-import type { ExitRequest, ProviderAttempt, RunRequest, RunResult, ValueInfo, WorkerInit, WorkerMessage, WorkerReady } from './protocol.js';
+import { transferList, type BatchBuffers, type ExitRequest, type ProviderAttempt, type RunRequest, type RunResult, type ValueInfo, type WorkerInit, type WorkerMessage, type WorkerReady } from './protocol.js';
 
-export type { ValueInfo } from './protocol.js';
+export type { BatchBuffers, ValueInfo } from './protocol.js';
+export { transferList } from './protocol.js';
 
 export interface EngineOptions {
   graphPath: string;
@@ -44,18 +45,6 @@ export interface LoadInfo {
   workers: number;
   /** onnxruntime intra-op threads of each */
   intraOpThreads: number;
-}
-
-/**
- * The buffers of one network call: inputs, and the space onnxruntime writes the output into.
- * They are transferred to the worker and come back with the result, so a call allocates nothing.
- */
-export interface BatchBuffers {
-  x: Float32Array;
-  sigma: Float32Array;
-  labels: BigInt64Array;
-  /** output space: at least rows × C·H·W */
-  out: Float32Array;
 }
 
 /** Buffers for calls of up to `rows` rows of `n` (= C·H·W) values each. */
@@ -133,10 +122,6 @@ class SessionWorker {
   }
 }
 
-/** The buffers of a call as a transfer list (moved, not copied, between threads). */
-export function transferList(b: BatchBuffers): ArrayBuffer[] {
-  return [b.x.buffer as ArrayBuffer, b.sigma.buffer as ArrayBuffer, b.labels.buffer as ArrayBuffer, b.out.buffer as ArrayBuffer];
-}
 
 /** Ask a worker to exit with `code` between runs; terminate it if it has not within `graceMs`. */
 function stopWorker(w: SessionWorker, code: number, graceMs: number): Promise<void> {

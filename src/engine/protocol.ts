@@ -33,18 +33,31 @@ export type WorkerReady = {
 export type WorkerLoadFailed = { type: 'load-error'; message: string; attempts: ProviderAttempt[] };
 
 /**
+ * The buffers of one network call: inputs, and the space onnxruntime writes the output into.
+ * They are transferred to the worker and come back with the result, so a call allocates nothing.
+ */
+export interface BatchBuffers {
+  x: Float32Array;
+  sigma: Float32Array;
+  labels: BigInt64Array;
+  /** output space: at least rows × C·H·W */
+  out: Float32Array;
+}
+
+/** The buffers of a call as a transfer list (moved, not copied, between threads). */
+export function transferList(b: BatchBuffers): ArrayBuffer[] {
+  return [b.x.buffer as ArrayBuffer, b.sigma.buffer as ArrayBuffer, b.labels.buffer as ArrayBuffer, b.out.buffer as ArrayBuffer];
+}
+
+/**
  * One network call: `rows` rows of x [rows, C, H, W], sigma [rows], class_labels [rows]; the
  * output is written into `out` [rows, C, H, W]. Buffers may be longer than needed.
  */
-export interface RunRequest {
+export interface RunRequest extends BatchBuffers {
   type: 'run';
   id: number;
   rows: number;
   chw: [number, number, number];
-  x: Float32Array;
-  sigma: Float32Array;
-  labels: BigInt64Array;
-  out: Float32Array;
 }
 
 /**

@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import type { ExitRequest, ProviderAttempt, RunRequest, ValueInfo, WorkerInit, WorkerMessage } from './protocol.js';
+import { transferList, type ExitRequest, type ProviderAttempt, type RunRequest, type ValueInfo, type WorkerInit, type WorkerMessage } from './protocol.js';
 import { contractFeeds, sessionOptions } from './session.js';
 
 const init = workerData as WorkerInit;
@@ -108,7 +108,7 @@ if (session) {
     if (req.type === 'exit') process.exit(req.code);
     const { id, rows, chw, x, sigma, labels, out } = req;
     const used = rows * chw[0] * chw[1] * chw[2];
-    const transfer = [x.buffer as ArrayBuffer, sigma.buffer as ArrayBuffer, labels.buffer as ArrayBuffer, out.buffer as ArrayBuffer];
+    const transfer = transferList(req);
     try {
       const feeds = contractFeeds(ort.Tensor, rows, chw, x, sigma, labels);
       const t0 = performance.now();

@@ -177,7 +177,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (this.closed) return;
     for (;;) {
       const lanes = this.queue.lanes;
-      const ok = this.eligible(lanes);
+      const workers = this.backend.workers();
+      const ok = this.eligible(lanes, workers.length);
       let readyRows = 0;
       let oldest = Infinity;
       for (const l of lanes) {
@@ -186,7 +187,6 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
         if (l.readyAt < oldest) oldest = l.readyAt;
         if (readyRows >= this.target) break;
       }
-      const workers = this.backend.workers();
       let workerFree = false;
       let workerIdle = false;
       for (const w of workers) {
@@ -219,8 +219,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** Lanes that may join a call now: not of an ended job, and eligible under the batching mode. */
-  private eligible(lanes: readonly Lane[]): (l: LaneView) => boolean {
-    const ok = eligibility(lanes, this.mode, this.backend.workers().length);
+  private eligible(lanes: readonly Lane[], workers: number): (l: LaneView) => boolean {
+    const ok = eligibility(lanes, this.mode, workers);
     return (l) => !(l as Lane).job.done && ok(l);
   }
 
