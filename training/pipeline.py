@@ -32,12 +32,30 @@ def run_all(args) -> dict:
         write_json(times_path, times)
 
     s0 = os.path.join(run, "stage0")
-    stage("stage0", os.path.exists(os.path.join(s0, "result.json")),
-          lambda: stage0_consistency_training(data, s0, args.iters, args.minutes, args.batch or p.batch, net_cfg=p.net))
-    stage("jfdl", os.path.exists(os.path.join(run, "jfdl", "result.json")),
-          lambda: stage12_jfdl(data, s0, os.path.join(run, "jfdl"), args.stage1_iters, args.stage2_iters,
-                               args.batch or p.batch))
-    stage("evaluate", os.path.exists(os.path.join(args.out, "metrics.json")),
+    extend = getattr(args, "extend", 0) or 0
+    s0_result = os.path.join(s0, "result.json")
+    stage0_done = os.path.exists(s0_result) and read_json(s0_result)["steps"] >= read_json(os.path.join(s0, "meta.json"))["iters"] + extend
+    stage("stage0", stage0_done,
+          lambda: stage0_consistency_training(data, s0, args.iters, args.minutes, args.batch or p.batch, net_cfg=p.net,
+                                              extend=extend))
+    # the alignment belongs to the stage-0 weights it froze: after stage 0 trained on, an older one
+    # is moved aside (jfdl-stage0-<steps>) and stage 1 + 2 run again
+    steps0 = read_json(s0_result)["steps"]
+    jdir = os.path.join(run, "jfdl")
+    jres = os.path.join(jdir, "result.json")
+    stale = False
+    if os.path.exists(jres):
+        aligned_on = read_json(jres).get("stage0_steps", read_json(os.path.join(s0, "meta.json"))["iters"])
+        if aligned_on != steps0:
+            os.replace(jdir, os.path.join(run, f"jfdl-stage0-{aligned_on}"))
+            stale = True
+
+    def align():
+        r = stage12_jfdl(data, s0, jdir, args.stage1_iters, args.stage2_iters, args.batch or p.batch)
+        write_json(jres, dict(r, stage0_steps=steps0))
+
+    stage("jfdl", os.path.exists(jres), align)
+    stage("evaluate", os.path.exists(os.path.join(args.out, "metrics.json")) and not stale,
           lambda: evaluate_all(args.out, args.images_per_class, args.model_dir, "main", args.dataset))
     stage("export", False, lambda: export_all(args.out, args.model_dir, args.golden, args.dataset))
     return times

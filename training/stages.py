@@ -32,9 +32,12 @@ def _batcher(x: torch.Tensor, y: torch.Tensor, batch: int, gen: torch.Generator)
 
 def stage0_consistency_training(data: Dataset, out: str, iters: int = 4000, minutes: Optional[float] = None,
                                 batch: int = 128, lr: float = 2e-4, seed: int = 0, net_cfg: Optional[dict] = None,
-                                ema_decay: float = 0.9995) -> dict:
+                                ema_decay: float = 0.9995, extend: int = 0) -> dict:
     """iCT consistency training, conditional only (no null class, no teacher). With `minutes`, the
-    iteration count (and with it the discretisation curriculum) is sized to the time budget."""
+    iteration count (and with it the discretisation curriculum) is sized to the time budget.
+    `extend` trains that many iterations past the planned run, at the curriculum's last
+    discretisation (N = s1 + 1): iCT holds N there once the curriculum ends, so an extended run is
+    the planned run made longer, not a new curriculum."""
     dev = pick_device()
     torch.manual_seed(seed)
     cm = build_cm(data.shape[0], len(data.classes), net_cfg).to(dev)
@@ -60,13 +63,14 @@ def stage0_consistency_training(data: Dataset, out: str, iters: int = 4000, minu
     if os.path.exists(meta_path):  # resuming: keep the curriculum of the original run
         state["total"] = iters = json.load(open(meta_path))["iters"]
     os.makedirs(out, exist_ok=True)
-    json.dump({"iters": iters, "batch": batch, "lr": lr, "seed": seed, "net": dict(DEFAULT_NET, **(net_cfg or {})),
-               "ema_decay": ema_decay, "channels": data.shape[0], "num_classes": len(data.classes)},
+    json.dump({"iters": iters, "extend": extend, "batch": batch, "lr": lr, "seed": seed,
+               "net": dict(DEFAULT_NET, **(net_cfg or {})), "ema_decay": ema_decay, "channels": data.shape[0],
+               "num_classes": len(data.classes)},
               open(meta_path, "w"), indent=1)
-    res = train(cm, cm.parameters(), loss_fn, iters, out, lr, ema=ema, ema_decay=ema_decay, warmup=500,
+    res = train(cm, cm.parameters(), loss_fn, iters + extend, out, lr, ema=ema, ema_decay=ema_decay, warmup=500,
                 desc="stage0 CT", ckpt_every=max(500, iters // 10))
     torch.save(ema.state_dict(), os.path.join(out, "cm_ema.pt"))
-    res.update(params=count_params(cm), device=str(dev), batch=batch, iters=iters)
+    res.update(params=count_params(cm), device=str(dev), batch=batch, iters=iters, extend=extend)
     json.dump(res, open(os.path.join(out, "result.json"), "w"), indent=1)
     return res
 
