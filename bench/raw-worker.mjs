@@ -6,9 +6,11 @@
 //  - throughput {batches, rowsPerStep, seconds}: back-to-back calls of each batch size (images per
 //    call × rowsPerStep rows, one call per σ of the workload); every session starts a size together
 //    ({ready} → 'go') and runs for the same wall-clock budget → images/s per batch size;
-//  - latency {rows, images}: one image at a time, each step one call of `rows` rows; sessions of a
-//    split layout run their rows side by side and meet at a barrier after every step (Atomics on
-//    shared memory: the cheapest hand-off two threads have) → milliseconds per image (rank 0);
+//  - latency {rows, images, gapMs}: one image at a time, each step one call of `rows` rows; sessions
+//    of a split layout run their rows side by side and meet at a barrier after every step (Atomics
+//    on shared memory: the cheapest hand-off two threads have) → milliseconds per image (rank 0).
+//    With gapMs every session sleeps that long between images (untimed), as a service's sessions
+//    idle between one client's requests while the answer travels and the next request comes in;
 //  - rows {batches, calls, sigma}: for each batch size, `calls` calls of that many rows at σ (the
 //    first untimed unless there is only one), every session starting a size together → rows/s of
 //    this session and the timed calls' milliseconds (the real-size benchmark, where one call
@@ -56,12 +58,15 @@ async function throughput({ batches, rowsPerStep, seconds }) {
   return out;
 }
 
-async function latency({ rows, images }) {
+const nap = new Int32Array(new SharedArrayBuffer(4));
+
+async function latency({ rows, images, gapMs = 0 }) {
   // rank r of a split layout runs row r of each step (class row, null-class row)
   const feeds = feedsFor(rows, w.rank * rows);
   for (let i = 0; i < 20; i++) for (const f of feeds) await s.run(f);
   const times = [];
   for (let k = 0; k < images; k++) {
+    if (gapMs > 0) Atomics.wait(nap, 0, 0, gapMs);
     barrier();
     const t0 = performance.now();
     for (const f of feeds) {

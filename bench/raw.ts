@@ -116,9 +116,9 @@ export async function rawThroughput(wl: RawWorkload, layout: RawLayout, batches:
  * Milliseconds per image, one image at a time (as one client sees it), sorted. With one session
  * each step is one call of all the image's rows; with `rowsPerStep` single-threaded sessions
  * (split) each session runs one row of every step side by side — the two ways to run a lone
- * guided image.
+ * guided image. `gapMs`: an untimed idle pause before each image (see bench/raw-worker.mjs).
  */
-export async function rawLatency(wl: RawWorkload, layout: RawLayout, images: number): Promise<number[]> {
+export async function rawLatency(wl: RawWorkload, layout: RawLayout, images: number, gapMs = 0): Promise<number[]> {
   const split = layout.sessions > 1;
   if (split && layout.sessions !== wl.rowsPerStep) throw new Error('a split layout has one session per row of a step');
   const workers = await startSessions(wl, layout, wl.rowsPerStep);
@@ -126,7 +126,7 @@ export async function rawLatency(wl: RawWorkload, layout: RawLayout, images: num
     const results = await Promise.all(
       workers.map((w) => {
         const p = reply(w, (m) => m.done !== undefined);
-        w.postMessage({ cmd: 'latency', rows: split ? 1 : wl.rowsPerStep, images });
+        w.postMessage({ cmd: 'latency', rows: split ? 1 : wl.rowsPerStep, images, gapMs });
         return p.then((m) => m.done as number[]);
       }),
     );

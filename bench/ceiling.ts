@@ -1,0 +1,154 @@
+/**
+ * `npm run bench:ceiling`: where the service's time and cores go that raw onnxruntime does not
+ * spend — the two limits behind the ratios of `npm run bench` (bench/main.ts), measured side by
+ * side in one run on the model under test (bench/workload.ts):
+ *
+ *  A. One client, piece by piece: the HTTP round trip floor (GET /healthz), the end-to-end
+ *     latency of a guided 2-step image and the server's own Server-Timing (queue, compute,
+ *     encode); then raw onnxruntime's best lone-image layout (two single-threaded sessions side by
+ *     side) run back to back, as the ratio's baseline does, and again with the idle pause the
+ *     service's sessions see between one client's requests (end to end − compute): a session
+ *     that has slept runs its next call slower.
+ *  B. Saturation, CPU by thread: `clients` closed-loop clients for `seconds`, with the CPU time
+ *     of the server's main thread (HTTP, validation, scheduler, PNG), of its other threads (the
+ *     inference sessions and helpers) and of the load generator (autocannon, in this process),
+ *     from /proc (Linux). Raw onnxruntime has every core for inference; the service's sessions
+ *     have what the main thread and the load generator leave — the ceiling printed beside the
+ *     measured ratio to raw onnxruntime at the service's batch.
+ *
+ * Bounded: BENCH_CEILING_REQUESTS lone requests (default 400), BENCH_CEILING_SECONDS of load
+ * (default 10) after 5 s of warm-up.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { pct, startServer } from '../loadtest/common.js';
+import { drive } from './drive.js';
+import { rawLatency, rawThroughput } from './raw.js';
+import { workload } from './workload.js';
+
+const N = Number(process.env.BENCH_CEILING_REQUESTS ?? 400);
+const SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 10);
+const CLIENTS = Number(process.env.BENCH_CONCURRENCY ?? 64);
+const PORT = Number(process.env.BENCH_PORT ?? 18084);
+const w = workload();
+const env = { MAX_BATCH: String(w.maxBatch), QUEUE_LIMIT: String(Math.max(1024, CLIENTS * 2)) };
+const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
+const ms = (x: number) => `${x.toFixed(2)} ms`;
+
+/** One request on a keep-alive connection: ms end to end, status, Server-Timing durations. */
+function request(agent: http.Agent, method: string, path: string, body?: string): Promise<{ ms: number; status: number; timing: Record<string, number> }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const headers: Record<string, string | number> = body ? { 'content-type': 'application/json', accept: 'image/png', 'content-length': Buffer.byteLength(body) } : {};
+    const req = http.request({ host: '127.0.0.1', port: PORT, method, path, agent, headers }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        const timing: Record<string, number> = {};
+        for (const part of String(res.headers['server-timing'] ?? '').split(',')) {
+          const [k, v] = part.trim().split(';dur=');
+          if (k && v) timing[k] = Number(v);
+        }
+        resolve({ ms: performance.now() - t0, status: res.statusCode ?? 0, timing });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** CPU seconds (user + system) of each thread of process `pid`, by thread id. */
+function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      // fields after the ")" of comm: state is field 3, utime 14, stime 15 (proc(5))
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
+    } catch {
+      // the thread ended between listing and reading
+    }
+  }
+  return out;
+}
+
+console.log(`bench:ceiling — ${w.m.graph.model}, guided ${w.sigmas.length}-step, ${w.cores} cores`);
+
+// A. one client
+const s = await startServer(w.m, PORT, env);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const lone = { healthz: [] as number[], e2e: [] as number[], compute: [] as number[], queue: [] as number[], encode: [] as number[] };
+let gapMs = 0;
+try {
+  for (let i = 0; i < N + 50; i++) {
+    const h = await request(agent, 'GET', '/healthz');
+    const g = await request(agent, 'POST', '/v1/generate/image', w.body(i));
+    if (g.status !== 200) throw new Error(`generate answered ${g.status}`);
+    if (i < 50) continue; // warm-up
+    lone.healthz.push(h.ms);
+    lone.e2e.push(g.ms);
+    lone.compute.push(g.timing.compute);
+    lone.queue.push(g.timing.queue);
+    lone.encode.push(g.timing.encode);
+  }
+  // what the sessions idle between one client's requests: everything but the compute
+  gapMs = Math.max(0, median(lone.e2e) - median(lone.compute));
+} finally {
+  agent.destroy();
+  await s.stop();
+}
+const split = { sessions: 2, threads: 1 };
+const rawBack = w.raw.rowsPerStep === 2 && w.cores > 1 ? median(await rawLatency(w.raw, split, N)) : NaN;
+const rawGap = Number.isFinite(rawBack) ? median(await rawLatency(w.raw, split, N, gapMs)) : NaN;
+
+console.log(`\nA. one client, ${N} requests on one keep-alive connection (p50)`);
+console.log(`  HTTP round trip floor, GET /healthz          ${ms(median(lone.healthz))}`);
+console.log(`  POST /v1/generate/image, end to end          ${ms(median(lone.e2e))}`);
+console.log(`    server: queue ${ms(median(lone.queue))}, compute ${ms(median(lone.compute))}, encode ${ms(median(lone.encode))}`);
+console.log(`    outside compute (HTTP, validation, encode, client): ${ms(gapMs)}`);
+if (Number.isFinite(rawBack)) {
+  console.log(`  raw onnxruntime, 2 sessions × 1 thread side by side:`);
+  console.log(`    images back to back (the ratio's baseline)   ${ms(rawBack)}`);
+  console.log(`    with a ${ms(gapMs)} idle pause before each    ${ms(rawGap)}  (${((rawGap / rawBack - 1) * 100).toFixed(1)} % slower)`);
+  console.log(`  service compute ÷ raw back to back ${(median(lone.compute) / rawBack).toFixed(3)}, ÷ raw with the pause ${(median(lone.compute) / rawGap).toFixed(3)}`);
+  console.log(`  end to end ÷ raw back to back ${(median(lone.e2e) / rawBack).toFixed(3)} (the ratio npm run bench reports, here with node:http as the client)`);
+}
+
+// B. saturation, CPU by thread
+const s2 = await startServer(w.m, PORT, env);
+let sat;
+let cpu;
+try {
+  const pid = s2.child.pid!;
+  await drive(s2, w.m.graph.model, CLIENTS, 5, w.body, 'image/png', 0.5); // warm-up at load
+  const before = threadCpu(pid);
+  const own0 = process.cpuUsage();
+  const t0 = performance.now();
+  sat = await drive(s2, w.m.graph.model, CLIENTS, SECONDS, w.body, 'image/png', 0);
+  const wall = (performance.now() - t0) / 1000;
+  const own = process.cpuUsage(own0);
+  const after = threadCpu(pid);
+  let main = 0;
+  let rest = 0;
+  for (const [tid, t] of after) {
+    const d = t - (before.get(tid) ?? 0);
+    if (tid === pid) main += d;
+    else rest += d;
+  }
+  const machine = w.cores * wall;
+  cpu = { main: main / machine, rest: rest / machine, client: (own.user + own.system) / 1e6 / machine, wall };
+} finally {
+  await s2.stop();
+}
+const rowsPerCall = sat.avgRows;
+const batch = Math.max(1, Math.round(rowsPerCall / w.raw.rowsPerStep));
+const raw = (await rawThroughput(w.raw, w.serviceLayout, [batch], 3))[String(batch)];
+const ceiling = 1 - cpu.main - cpu.client;
+console.log(`\nB. saturation, ${CLIENTS} clients for ${SECONDS} s: ${sat.imagesPerS.toFixed(1)} images/s at ${rowsPerCall.toFixed(1)} rows per call`);
+console.log(`  share of the machine (${w.cores} cores × ${cpu.wall.toFixed(1)} s):`);
+console.log(`    server main thread (HTTP, validation, scheduler, PNG)   ${(cpu.main * 100).toFixed(1)} %`);
+console.log(`    server's other threads (inference sessions, helpers)    ${(cpu.rest * 100).toFixed(1)} %`);
+console.log(`    load generator (autocannon, this process)               ${(cpu.client * 100).toFixed(1)} %`);
+console.log(`  raw onnxruntime at batch ${batch} on the service's layout: ${raw.toFixed(1)} images/s`);
+console.log(`  service ÷ raw ${(sat.imagesPerS / raw).toFixed(3)}; the cores left to inference by the main thread and the load generator: ${ceiling.toFixed(3)}`);
+process.exit(0);
