@@ -33,14 +33,20 @@ const CLIENTS = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const PORT = Number(process.env.BENCH_PORT ?? 18084);
 const w = workload();
 const env = { MAX_BATCH: String(w.maxBatch), QUEUE_LIMIT: String(Math.max(1024, CLIENTS * 2)) };
-const median = (xs: number[]) => pct([...xs].sort((a, b) => a - b), 50);
+const median = (xs: number[]) =>
+  pct(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 
 /** One request on a keep-alive connection: ms end to end, status, Server-Timing durations. */
 function request(agent: http.Agent, method: string, path: string, body?: string): Promise<{ ms: number; status: number; timing: Record<string, number> }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const headers: Record<string, string | number> = body ? { 'content-type': 'application/json', accept: 'image/png', 'content-length': Buffer.byteLength(body) } : {};
+    const headers: Record<string, string | number> = body
+      ? { 'content-type': 'application/json', accept: 'image/png', 'content-length': Buffer.byteLength(body) }
+      : {};
     const req = http.request({ host: '127.0.0.1', port: PORT, method, path, agent, headers }, (res) => {
       res.resume();
       res.on('end', () => {
@@ -78,7 +84,6 @@ console.log(`bench:ceiling — ${w.m.graph.model}, guided ${w.sigmas.length}-ste
 const s = await startServer(w.m, PORT, env);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const lone = { healthz: [] as number[], e2e: [] as number[], compute: [] as number[], queue: [] as number[], encode: [] as number[] };
-let gapMs = 0;
 try {
   for (let i = 0; i < N + 50; i++) {
     const h = await request(agent, 'GET', '/healthz');
@@ -91,12 +96,12 @@ try {
     lone.queue.push(g.timing.queue);
     lone.encode.push(g.timing.encode);
   }
-  // what the sessions idle between one client's requests: everything but the compute
-  gapMs = Math.max(0, median(lone.e2e) - median(lone.compute));
 } finally {
   agent.destroy();
   await s.stop();
 }
+// what the sessions idle between one client's requests: everything but the compute
+const gapMs = Math.max(0, median(lone.e2e) - median(lone.compute));
 const split = { sessions: 2, threads: 1 };
 const rawBack = w.raw.rowsPerStep === 2 && w.cores > 1 ? median(await rawLatency(w.raw, split, N)) : NaN;
 const rawGap = Number.isFinite(rawBack) ? median(await rawLatency(w.raw, split, N, gapMs)) : NaN;
@@ -110,8 +115,12 @@ if (Number.isFinite(rawBack)) {
   console.log(`  raw onnxruntime, 2 sessions × 1 thread side by side:`);
   console.log(`    images back to back (the ratio's baseline)   ${ms(rawBack)}`);
   console.log(`    with a ${ms(gapMs)} idle pause before each    ${ms(rawGap)}  (${((rawGap / rawBack - 1) * 100).toFixed(1)} % slower)`);
-  console.log(`  service compute ÷ raw back to back ${(median(lone.compute) / rawBack).toFixed(3)}, ÷ raw with the pause ${(median(lone.compute) / rawGap).toFixed(3)}`);
-  console.log(`  end to end ÷ raw back to back ${(median(lone.e2e) / rawBack).toFixed(3)} (the ratio npm run bench reports, here with node:http as the client)`);
+  console.log(
+    `  service compute ÷ raw back to back ${(median(lone.compute) / rawBack).toFixed(3)}, ÷ raw with the pause ${(median(lone.compute) / rawGap).toFixed(3)}`,
+  );
+  console.log(
+    `  end to end ÷ raw back to back ${(median(lone.e2e) / rawBack).toFixed(3)} (the ratio npm run bench reports, here with node:http as the client)`,
+  );
 }
 
 // B. saturation, CPU by thread
@@ -150,5 +159,7 @@ console.log(`    server main thread (HTTP, validation, scheduler, PNG)   ${(cpu.
 console.log(`    server's other threads (inference sessions, helpers)    ${(cpu.rest * 100).toFixed(1)} %`);
 console.log(`    load generator (autocannon, this process)               ${(cpu.client * 100).toFixed(1)} %`);
 console.log(`  raw onnxruntime at batch ${batch} on the service's layout: ${raw.toFixed(1)} images/s`);
-console.log(`  service ÷ raw ${(sat.imagesPerS / raw).toFixed(3)}; the cores left to inference by the main thread and the load generator: ${ceiling.toFixed(3)}`);
+console.log(
+  `  service ÷ raw ${(sat.imagesPerS / raw).toFixed(3)}; the cores left to inference by the main thread and the load generator: ${ceiling.toFixed(3)}`,
+);
 process.exit(0);
