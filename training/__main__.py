@@ -63,6 +63,16 @@ def main(argv=None):
             p.add_argument("--batch", type=int, default=None, help="default: the dataset's preset (128)")
             p.add_argument("--stage1-iters", type=int, default=800)
             p.add_argument("--stage2-iters", type=int, default=800)
+    hl = sub.add_parser("headline", help="the headline figures of a run in minutes: CM at w = 1 and JFDL at a few w")
+    hl.add_argument("--dataset", default="digits16")
+    hl.add_argument("--out", default=None, help="the run folder, holding classifier.pt (default runs/<dataset>)")
+    hl.add_argument("--stage0", default=None, help="a stage-0 folder, meta.json + cm_ema.pt (default <out>/main/stage0)")
+    hl.add_argument("--null", default=None, help="the JFDL null embedding (default <out>/main/jfdl/null_s12.pt)")
+    hl.add_argument("--images-per-class", type=int, default=50)
+    hl.add_argument("--sigma-mid", type=float, default=2.0)
+    hl.add_argument("--w", default="1,1.5,2,3", help="comma-separated guidance values")
+    hl.add_argument("--threads", type=int, default=0)
+    hl.add_argument("--write", default=None, help="also write the figures to this JSON file")
     de = sub.add_parser("debias-ema", help="bias-correct a stage-0 EMA kept with a fixed decay from step 0")
     de.add_argument("--out", default="runs/digits16")
     de.add_argument("--decay", type=float, default=0.9999)
@@ -218,6 +228,9 @@ def main(argv=None):
     elif args.cmd == "all":
         from .pipeline import run_all
         r = run_all(args)
+    elif args.cmd == "headline":
+        from .headline import main as headline_main
+        r = headline_main(args)
     print(json.dumps(r, indent=1, default=str))
     return 0
 

@@ -9,6 +9,7 @@ from PIL import Image
 
 from training.data import load_image_folder
 from training.manifest import validate_manifest
+from training.headline import headline
 from training.pipeline import run_all
 
 
@@ -41,6 +42,11 @@ def test_all_stages_end_to_end(tmp_path):
     assert json.load(open(run / "jfdl" / "result.json"))["stage0_steps"] == 5
     assert (run / "jfdl-stage0-2" / "null_s12.pt").exists()
     assert longer["stage0_s"] > times["stage0_s"] and longer["evaluate_s"] > times["evaluate_s"]
+    # the quick headline of a stage-0 folder and a null embedding (`python3 -m training headline`)
+    h = headline("digits16", str(tmp_path / "runs" / "classifier.pt"), str(run / "stage0"), str(run / "jfdl" / "null_s12.pt"),
+                 n_per_class=2, sigma_mid=2.0, ws=(1.0, 2.0))
+    assert set(h["cm"]) == {"1step", "2step_ode", "2step_consistency"} and list(h["jfdl_2step_ode"]) == ["1.0", "2.0"]
+    assert h["images_per_setting"] == 20 and all(0 <= r["accuracy"] <= 1 and r["fd"] > 0 for r in h["cm"].values())
 
 
 def test_image_folder_loader(tmp_path):
