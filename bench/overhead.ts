@@ -10,7 +10,9 @@
  *  3. the engine: Engine.run's round trip minus the worker-side run time it reports (messages,
  *     promise, buffer hand-back);
  *  4. the main thread's work per call: packing the rows, delivering the outputs and stepping the
- *     lanes (src/scheduler/pack.ts, src/sampler/lane.ts).
+ *     lanes (src/scheduler/pack.ts, src/sampler/lane.ts);
+ *  5. waking the main thread: a worker round trip after the worker computed for as long as a
+ *     lone call (2 ms) or a 32-row call (36 ms), minus that work.
  *
  * Each figure is the median over `REPS` repetitions of a timed loop; run it on an idle machine.
  */
@@ -51,16 +53,23 @@ const add = (what: string, r: number, us: number, note = '') => {
 
 // 1. the thread hop
 {
-  const echo = new Worker(`const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m, [m.x.buffer, m.sigma.buffer, m.labels.buffer, m.out.buffer]));`, { eval: true });
+  const echo = new Worker(
+    `const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m, [m.x.buffer, m.sigma.buffer, m.labels.buffer, m.out.buffer]));`,
+    { eval: true },
+  );
   for (const r of sizes) {
     let b = batchBuffers(r, n);
-    const us = await time(2000, () => new Promise<void>((res) => {
-      echo.once('message', (m) => {
-        b = m;
-        res();
-      });
-      echo.postMessage({ type: 'run', id: 1, rows: r, chw: w.raw.chw, ...b }, transferList(b));
-    }));
+    const us = await time(
+      2000,
+      () =>
+        new Promise<void>((res) => {
+          echo.once('message', (m) => {
+            b = m;
+            res();
+          });
+          echo.postMessage({ type: 'run', id: 1, rows: r, chw: w.raw.chw, ...b }, transferList(b));
+        }),
+    );
     add('1. worker round trip, buffers transferred (no session)', r, us);
   }
   await echo.terminate();
@@ -79,7 +88,7 @@ const add = (what: string, r: number, us: number, note = '') => {
     const alloc = await time(iters, () => s.run(feeds));
     const pre = await time(iters, () => s.run(feeds, { [outName]: new ort.Tensor('float32', b.out.subarray(0, r * n), [r, C, H, W]) }));
     add('2a. session.run, output allocated by onnxruntime (before)', r, alloc);
-    add('2b. session.run, output into the caller\'s buffer (now)', r, pre, `${(alloc - pre).toFixed(1)} µs saved`);
+    add("2b. session.run, output into the caller's buffer (now)", r, pre, `${(alloc - pre).toFixed(1)} µs saved`);
   }
   await s.release();
 }
@@ -111,7 +120,18 @@ const add = (what: string, r: number, us: number, note = '') => {
     for (let i = 0; lanes.length < r; i++) {
       const spec: LaneSpec = { sigmas: w.sigmas, sigmaMin: w.m.manifest.sigma.min, guidance: w.guidance, sampler: 'ode', clamp: true, seed: 1, index: i };
       const job = { labels: [3n, BigInt(w.raw.nullClass ?? 0)], done: false } as unknown as Lane['job'];
-      const lane = { job, spec, rows: r === 1 ? 1 : 2, next: 0, pending: 0, readyAt: 0, step: 0, x: startLane(spec, n), partial: null, partialPart: -1 } as Lane;
+      const lane = {
+        job,
+        spec,
+        rows: r === 1 ? 1 : 2,
+        next: 0,
+        pending: 0,
+        readyAt: 0,
+        step: 0,
+        x: startLane(spec, n),
+        partial: null,
+        partialPart: -1,
+      } as Lane;
       for (let p = 0; p < lane.rows && lanes.length < r; p++) {
         lanes.push(lane);
         parts.push(p);
@@ -131,5 +151,36 @@ const add = (what: string, r: number, us: number, note = '') => {
     });
     add('4. main thread: pack + deliver + lane step', r, us, `${(us / r).toFixed(2)} µs per row`);
   }
+}
+// 5. waking the main thread: a worker that computes for as long as a call (a busy loop, no
+// session) before it answers. The main thread sleeps in its event loop meanwhile; the longer it
+// has slept, the longer it takes to run again (on this VM: the vCPU halts when idle), which is
+// why the hop of piece 3 grows with the call's duration rather than with its rows.
+{
+  const busy = new Worker(
+    `const { parentPort } = require('node:worker_threads'); parentPort.on('message', (ms) => { const t = performance.now(); while (performance.now() - t < ms); parentPort.postMessage(performance.now() - t); });`,
+    { eval: true },
+  );
+  const ask = (ms: number) =>
+    new Promise<number>((res) => {
+      busy.once('message', res);
+      busy.postMessage(ms);
+    });
+  for (const ms of [0, 2, 36]) {
+    const iters = ms > 10 ? 40 : 300;
+    const extra: number[] = [];
+    for (let i = 0; i < iters + 10; i++) {
+      const t = performance.now();
+      const worked = await ask(ms);
+      if (i >= 10) extra.push((performance.now() - t - worked) * 1000);
+    }
+    add(
+      `5. worker round trip after ${ms} ms of work, minus the work`,
+      0,
+      median(extra),
+      `p90 ${[...extra].sort((a, b) => a - b)[Math.floor(extra.length * 0.9)].toFixed(1)} µs`,
+    );
+  }
+  await busy.terminate();
 }
 console.log(JSON.stringify({ model: w.m.graph.model, n, rows }, null, 1));
