@@ -58,8 +58,10 @@ def main(argv=None):
         if name == "all":
             p.add_argument("--iters", type=int, default=4000, help="stage-0 iterations (or --minutes)")
             p.add_argument("--minutes", type=float, default=None, help="size stage 0 to this time budget")
-            p.add_argument("--extend", type=int, default=0, help="stage-0 iterations past the planned run, at the "
-                                                                 "curriculum's last discretisation (resumes a finished run)")
+            p.add_argument("--extend", action="append", default=None, metavar="K[:S]",
+                           help="train stage 0 K iterations past the planned run, at S discretisation steps (default: "
+                                "the curriculum's last, 1280); repeat for phases; a finished run resumes with a list "
+                                "that starts with the one it ran")
             p.add_argument("--batch", type=int, default=None, help="default: the dataset's preset (128)")
             p.add_argument("--stage1-iters", type=int, default=800)
             p.add_argument("--stage2-iters", type=int, default=800)

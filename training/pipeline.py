@@ -7,6 +7,7 @@ import os
 import time
 
 from .jsonfile import read_json, write_json
+from .schedules import parse_extension
 
 
 def run_all(args) -> dict:
@@ -32,9 +33,10 @@ def run_all(args) -> dict:
         write_json(times_path, times)
 
     s0 = os.path.join(run, "stage0")
-    extend = getattr(args, "extend", 0) or 0
+    extend = [parse_extension(e) for e in (getattr(args, "extend", None) or [])]
     s0_result = os.path.join(s0, "result.json")
-    stage0_done = os.path.exists(s0_result) and read_json(s0_result)["steps"] >= read_json(os.path.join(s0, "meta.json"))["iters"] + extend
+    stage0_done = (os.path.exists(s0_result) and read_json(s0_result)["steps"]
+                   >= read_json(os.path.join(s0, "meta.json"))["iters"] + sum(n for n, _ in extend))
     stage("stage0", stage0_done,
           lambda: stage0_consistency_training(data, s0, args.iters, args.minutes, args.batch or p.batch, net_cfg=p.net,
                                               extend=extend))

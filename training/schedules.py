@@ -39,6 +39,41 @@ def ict_num_scales(k: int, total: int, s0: int = 10, s1: int = 1280) -> int:
     return min(s0 * 2 ** min(k // kp, math.ceil(math.log2(s1 / s0))), s1) + 1
 
 
+def parse_extension(spec: str) -> tuple:
+    """`K` or `K:S` → (K, S): K stage-0 iterations past the planned run at S discretisation steps
+    (N = S + 1 levels); without S, at the curriculum's last (s1)."""
+    k, sep, s = str(spec).partition(":")
+    if not k.isdigit() or int(k) < 1 or (sep and (not s.isdigit() or int(s) < 1)):
+        raise ValueError(f"an extension is ITERATIONS or ITERATIONS:SCALES (positive integers), not {spec!r}")
+    return int(k), (int(s) if s else None)
+
+
+def extended_num_scales(k: int, total: int, phases=(), s1: int = 1280) -> int:
+    """The discretisation at step k of a run planned for `total` steps and extended by `phases`
+    [(iterations, scales or None)]: the iCT curriculum up to `total`, then each phase's N in turn
+    (None: s1, where iCT holds N once its curriculum ends)."""
+    if k < total or not phases:
+        return ict_num_scales(k, total, s1=s1)
+    start = total
+    for n, s in phases:
+        if k < start + n:
+            return (s if s is not None else s1) + 1
+        start += n
+    s = phases[-1][1]
+    return (s if s is not None else s1) + 1
+
+
+def discretisation_changes(total: int, phases=()) -> list:
+    """The steps where an extension phase changes N (the EMA restarts its warm-up there: weights
+    trained for another discretisation should not be averaged into the new one)."""
+    out, start = [], total
+    for n, _ in phases:
+        if start > 0 and extended_num_scales(start, total, phases) != extended_num_scales(start - 1, total, phases):
+            out.append(start)
+        start += n
+    return out
+
+
 def lognormal_level_probs(sigmas: torch.Tensor, p_mean: float = -1.1, p_std: float = 2.0) -> torch.Tensor:
     """iCT lognormal sampling over discrete levels: P(i) ∝ erf((ln σ_{i+1} − P_mean)/(√2 P_std)) −
     erf((ln σ_i − P_mean)/(√2 P_std)), for the N−1 adjacent pairs (σ_i, σ_{i+1})."""

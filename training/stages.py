@@ -11,7 +11,7 @@ import torch
 from .data import Dataset
 from .loss import ct_loss, jfdl_alignment_loss
 from .networks import CM, GuidedCM, UNet, count_params
-from .schedules import ict_num_scales
+from .schedules import discretisation_changes, extended_num_scales, ict_num_scales
 from .training_loop import make_ema, measure_rate, pick_device, train
 
 DEFAULT_NET = {"widths": [32, 64, 64], "blocks": 2, "emb": 128, "dropout": 0.1}
@@ -32,12 +32,14 @@ def _batcher(x: torch.Tensor, y: torch.Tensor, batch: int, gen: torch.Generator)
 
 def stage0_consistency_training(data: Dataset, out: str, iters: int = 4000, minutes: Optional[float] = None,
                                 batch: int = 128, lr: float = 2e-4, seed: int = 0, net_cfg: Optional[dict] = None,
-                                ema_decay: float = 0.9995, extend: int = 0) -> dict:
+                                ema_decay: float = 0.9995, extend=()) -> dict:
     """iCT consistency training, conditional only (no null class, no teacher). With `minutes`, the
     iteration count (and with it the discretisation curriculum) is sized to the time budget.
-    `extend` trains that many iterations past the planned run, at the curriculum's last
-    discretisation (N = s1 + 1): iCT holds N there once the curriculum ends, so an extended run is
-    the planned run made longer, not a new curriculum."""
+    `extend` [(iterations, scales or None)] trains on past the planned run, phase by phase, each at
+    a fixed discretisation: None holds the curriculum's last (N = s1 + 1, where iCT holds it once
+    the curriculum ends); a coarser one (e.g. 160) trades the consistency bias of large steps for
+    a stronger training signal per iteration. A finished run resumes with a longer list that
+    starts with the one it ran; the EMA's warm-up restarts where N changes."""
     dev = pick_device()
     torch.manual_seed(seed)
     cm = build_cm(data.shape[0], len(data.classes), net_cfg).to(dev)
@@ -47,9 +49,11 @@ def stage0_consistency_training(data: Dataset, out: str, iters: int = 4000, minu
     get = _batcher(x, y, batch, gen)
     state = {"total": iters}
 
+    extend = [tuple(e) for e in extend]
+
     def loss_fn(step):
         xb, yb = get()
-        return ct_loss(cm, xb, yb, ict_num_scales(step, state["total"]), gen)
+        return ct_loss(cm, xb, yb, extended_num_scales(step, state["total"], extend), gen)
 
     if minutes is not None and not os.path.exists(os.path.join(out, "checkpoint.pt")):
         def probe(k):
@@ -61,16 +65,22 @@ def stage0_consistency_training(data: Dataset, out: str, iters: int = 4000, minu
         print(f"stage 0: {rate:.1f} it/s measured -> {iters} iterations in {minutes} min", flush=True)
     meta_path = os.path.join(out, "meta.json")
     if os.path.exists(meta_path):  # resuming: keep the curriculum of the original run
-        state["total"] = iters = json.load(open(meta_path))["iters"]
+        old = json.load(open(meta_path))
+        state["total"] = iters = old["iters"]
+        ran = old.get("extend", [])
+        ran = [[ran, None]] if isinstance(ran, int) and ran else [list(e) for e in ran or []]
+        if [list(e) for e in extend[:len(ran)]] != ran:
+            raise ValueError(f"this run was extended by {ran} (iterations, scales); resume it with a list that starts so")
     os.makedirs(out, exist_ok=True)
-    json.dump({"iters": iters, "extend": extend, "batch": batch, "lr": lr, "seed": seed,
+    json.dump({"iters": iters, "extend": [list(e) for e in extend], "batch": batch, "lr": lr, "seed": seed,
                "net": dict(DEFAULT_NET, **(net_cfg or {})), "ema_decay": ema_decay, "channels": data.shape[0],
                "num_classes": len(data.classes)},
               open(meta_path, "w"), indent=1)
-    res = train(cm, cm.parameters(), loss_fn, iters + extend, out, lr, ema=ema, ema_decay=ema_decay, warmup=500,
-                desc="stage0 CT", ckpt_every=max(500, iters // 10))
+    res = train(cm, cm.parameters(), loss_fn, iters + sum(n for n, _ in extend), out, lr, ema=ema, ema_decay=ema_decay,
+                warmup=500, desc="stage0 CT", ckpt_every=max(500, iters // 10),
+                ema_restarts=discretisation_changes(iters, extend))
     torch.save(ema.state_dict(), os.path.join(out, "cm_ema.pt"))
-    res.update(params=count_params(cm), device=str(dev), batch=batch, iters=iters, extend=extend)
+    res.update(params=count_params(cm), device=str(dev), batch=batch, iters=iters, extend=[list(e) for e in extend])
     json.dump(res, open(os.path.join(out, "result.json"), "w"), indent=1)
     return res
 

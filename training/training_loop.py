@@ -39,9 +39,10 @@ def train(model: torch.nn.Module, params: Iterable[torch.nn.Parameter], loss_fn:
           iters: int, out_dir: str, lr: float, ema: Optional[torch.nn.Module] = None, ema_decay: float = 0.9995,
           warmup: int = 0, ckpt_every: int = 1000, log_every: int = 50, desc: str = "train",
           time_limit_s: Optional[float] = None, train_mode: bool = True,
-          ckpt_module: Optional[torch.nn.Module] = None) -> dict:
+          ckpt_module: Optional[torch.nn.Module] = None, ema_restarts: Iterable[int] = ()) -> dict:
     """Runs `iters` Adam steps of loss_fn(step); resumes from out_dir/checkpoint.pt if present.
-    The checkpoint holds `ckpt_module`'s state (the model's by default)."""
+    The checkpoint holds `ckpt_module`'s state (the model's by default). At each step of
+    `ema_restarts` the EMA's decay warm-up starts over (the average then forgets faster)."""
     ckpt_module = ckpt_module if ckpt_module is not None else model
     os.makedirs(out_dir, exist_ok=True)
     params = list(params)
@@ -79,7 +80,8 @@ def train(model: torch.nn.Module, params: Iterable[torch.nn.Parameter], loss_fn:
             # Warm-up of the decay, (1+t)/(10+t) capped at ema_decay: without it the average keeps
             # ema_decay^t of the random initialisation (0.9999^6000 = 55%) and a short run's EMA
             # weights are mostly noise.
-            d = min(ema_decay, (1 + step) / (10 + step))
+            t = step - max([r for r in ema_restarts if r <= step], default=0)
+            d = min(ema_decay, (1 + t) / (10 + t))
             with torch.no_grad():
                 for pe, pm in zip(ema.parameters(), model.parameters()):
                     pe.lerp_(pm, 1 - d)

@@ -36,9 +36,10 @@ def test_all_stages_end_to_end(tmp_path):
     # --extend: stage 0 trains on from its checkpoint (same curriculum horizon); the alignment of
     # the older weights is moved aside and stages 1 + 2 and the evaluation run again
     run = tmp_path / "runs" / "main"
-    longer = run_all(argparse.Namespace(**vars(args), extend=3))
+    longer = run_all(argparse.Namespace(**vars(args), extend=["1", "2:4"]))
     assert json.load(open(run / "stage0" / "result.json"))["steps"] == 5
     assert json.load(open(run / "stage0" / "meta.json"))["iters"] == 2
+    assert json.load(open(run / "stage0" / "meta.json"))["extend"] == [[1, None], [2, 4]]
     assert json.load(open(run / "jfdl" / "result.json"))["stage0_steps"] == 5
     assert (run / "jfdl-stage0-2" / "null_s12.pt").exists()
     assert longer["stage0_s"] > times["stage0_s"] and longer["evaluate_s"] > times["evaluate_s"]

@@ -1,4 +1,5 @@
 import math
+import pytest
 
 import torch
 
@@ -45,3 +46,20 @@ def test_ict_curriculum_end_is_reached_for_any_later_step():
     # the JFDL stages ask for the end of the curriculum with k = 10**9 (once a billion-bit power of 2)
     assert ict_num_scales(10 ** 9, 1) == ict_num_scales(10 ** 12, 8000) == 1281
     assert [ict_num_scales(k, 8) for k in range(10)] == [11, 21, 41, 81, 161, 321, 641, 1281, 1281, 1281]
+
+
+def test_extension_phases_follow_the_curriculum_then_each_phase():
+    from training.schedules import discretisation_changes, extended_num_scales, parse_extension
+    assert parse_extension("2500") == (2500, None) and parse_extension("800:160") == (800, 160)
+    for bad in ("0", "x", "10:", "10:0", "-5"):
+        with pytest.raises(ValueError):
+            parse_extension(bad)
+    phases = [(2500, None), (800, 160)]
+    # up to the planned total: the iCT curriculum unchanged
+    assert all(extended_num_scales(k, 5500, phases) == ict_num_scales(k, 5500) for k in range(0, 5500, 97))
+    # then the curriculum's last level, then the coarser one for good
+    assert extended_num_scales(5500, 5500, phases) == extended_num_scales(7999, 5500, phases) == 1281
+    assert extended_num_scales(8000, 5500, phases) == extended_num_scales(10 ** 6, 5500, phases) == 161
+    # the EMA restarts only where N changes (holding s1 past the curriculum changes nothing)
+    assert discretisation_changes(5500, phases) == [8000]
+    assert discretisation_changes(5500, [(2500, None)]) == []
