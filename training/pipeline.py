@@ -41,18 +41,24 @@ def run_all(args) -> dict:
           lambda: stage0_consistency_training(data, s0, args.iters, args.minutes, args.batch or p.batch, net_cfg=p.net,
                                               extend=extend))
     # the alignment belongs to the stage-0 weights it froze: after stage 0 trained on, an older one
-    # is moved aside (jfdl-stage0-<steps>) and stage 1 + 2 run again
+    # — finished (result.json) or interrupted (started.json, written before it trains) — is moved
+    # aside (jfdl-stage0-<steps>) and stages 1 + 2 run again
     steps0 = read_json(s0_result)["steps"]
     jdir = os.path.join(run, "jfdl")
     jres = os.path.join(jdir, "result.json")
+    jstart = os.path.join(jdir, "started.json")
     stale = False
-    if os.path.exists(jres):
-        aligned_on = read_json(jres).get("stage0_steps", read_json(os.path.join(s0, "meta.json"))["iters"])
+    if os.path.isdir(jdir):
+        record = jres if os.path.exists(jres) else jstart if os.path.exists(jstart) else None
+        legacy = read_json(os.path.join(s0, "meta.json"))["iters"]  # alignments from before the record
+        aligned_on = read_json(record).get("stage0_steps", legacy) if record else legacy
         if aligned_on != steps0:
             os.replace(jdir, os.path.join(run, f"jfdl-stage0-{aligned_on}"))
             stale = True
 
     def align():
+        os.makedirs(jdir, exist_ok=True)
+        write_json(jstart, {"stage0_steps": steps0})
         r = stage12_jfdl(data, s0, jdir, args.stage1_iters, args.stage2_iters, args.batch or p.batch)
         write_json(jres, dict(r, stage0_steps=steps0))
 

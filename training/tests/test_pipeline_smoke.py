@@ -42,6 +42,11 @@ def test_all_stages_end_to_end(tmp_path):
     assert json.load(open(run / "stage0" / "meta.json"))["extend"] == [[1, None], [2, 4]]
     assert json.load(open(run / "jfdl" / "result.json"))["stage0_steps"] == 5
     assert (run / "jfdl-stage0-2" / "null_s12.pt").exists()
+    # an alignment interrupted before its result.json still belongs to the weights it started on
+    os.remove(run / "jfdl" / "result.json")
+    run_all(argparse.Namespace(**vars(args), extend=["1", "2:4", "1:4"]))
+    assert (run / "jfdl-stage0-5" / "null_s12.pt").exists()
+    assert json.load(open(run / "jfdl" / "result.json"))["stage0_steps"] == 6
     assert longer["stage0_s"] > times["stage0_s"] and longer["evaluate_s"] > times["evaluate_s"]
     # the quick headline of a stage-0 folder and a null embedding (`python3 -m training headline`)
     h = headline("digits16", str(tmp_path / "runs" / "classifier.pt"), str(run / "stage0"), str(run / "jfdl" / "null_s12.pt"),
