@@ -40,6 +40,25 @@ def score(clf, real_feats, x, y) -> dict:
             "fd": round(frechet_distance(feats.numpy().astype(np.float64), real_feats), 3)}
 
 
+def scorer(clf, data, n_per_class: int):
+    """(features of the held-out images, ev): ev(model, sigmas, w, sampler, null) draws
+    n_per_class images of every class with the evaluation seeds and scores them against those
+    features: the one way a setting is scored, by the full evaluation and by the headline."""
+    real_feats = predict(clf, data.test_x)[1].numpy().astype(np.float64)
+
+    def ev(model, sigmas, w=1.0, sampler="ode", null=None):
+        x, y = generate(model, n_per_class, len(data.classes), sigmas, w, sampler, null, shape=data.shape)
+        return score(clf, real_feats, x, y)
+    return real_feats, ev
+
+
+def load_classifier(path: str, data) -> Classifier:
+    clf = Classifier(data.shape[0], len(data.classes), size=data.shape[-1])
+    clf.load_state_dict(torch.load(path, map_location="cpu"))
+    clf.eval()
+    return clf
+
+
 def normality_table(cm, guided, data, sigmas=(0.05, 0.2, 1.0, 5.0, 20.0, 80.0), n_values: int = 2000, seed: int = 0):
     """D'Agostino K² and Kolmogorov–Smirnov (vs N(0, 1)) on the implied VE noise ε̂ = (x − f)/σ of
     held-out images, conditional branch (true class) and unconditional branch (null class).
@@ -95,17 +114,15 @@ def evaluate_all(out: str, n_per_class: int = 100, model_dir: str = None, run: s
     shape = data.shape
     os.makedirs(model_dir, exist_ok=True)
     clf_path = os.path.join(out, "classifier.pt")
-    clf = Classifier(shape[0], K, size=shape[-1])
     if os.path.exists(clf_path):
-        clf.load_state_dict(torch.load(clf_path))
-        clf.eval()
+        clf = load_classifier(clf_path, data)
         clf_acc = float((predict(clf, data.test_x)[0].argmax(1) == data.test_y).float().mean())
     else:
         clf, clf_acc = train_classifier(data, epochs=p.classifier_epochs)
         torch.save(clf.state_dict(), clf_path)
     print(f"classifier: held-out accuracy {clf_acc:.4f}", flush=True)
     export_classifier(clf, os.path.join(model_dir, "classifier.onnx"), data.shape)
-    real_feats = predict(clf, data.test_x)[1].numpy().astype(np.float64)
+    real_feats, ev = scorer(clf, data, n_per_class)
     res = {"dataset": dataset,
            "classifier": {"held_out_accuracy": round(clf_acc, 4), "held_out_images": len(data.test_y),
                           "train_images": len(data.train_y)},
@@ -116,10 +133,6 @@ def evaluate_all(out: str, n_per_class: int = 100, model_dir: str = None, run: s
     # setting generates (a fixed, seeded draw), scored against the held-out images
     pick = torch.randperm(len(data.train_y), generator=torch.Generator().manual_seed(EVAL_SEED))[:n_per_class * K]
     res["real_train_floor"] = dict(score(clf, real_feats, data.train_x[pick], data.train_y[pick]), images=len(pick))
-
-    def ev(model, sig, w=1.0, sampler="ode", null=None):
-        x, y = generate(model, n_per_class, K, sig, w, sampler, null, shape=shape)
-        return score(clf, real_feats, x, y)
 
     runs = sorted(d for d in os.listdir(out) if os.path.isdir(os.path.join(out, d, "stage0"))) if run is None else [run]
     # 1. The CMs (w = 1): 1 step, and the 2-step σ_mid sweep for both samplers.

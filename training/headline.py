@@ -9,12 +9,10 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
 import torch
 
-from .classifier import Classifier, predict
 from .data import load
-from .evaluate import generate, score
+from .evaluate import load_classifier, scorer
 from .jsonfile import write_json
 from .stages import load_cm, load_guided
 
@@ -24,18 +22,11 @@ def headline(dataset: str, classifier_path: str, stage0_dir: str, null_path: str
     torch.set_num_threads(threads or max(1, os.cpu_count() or 1))
     t0 = time.time()
     data = load(dataset)
-    k, shape = len(data.classes), data.shape
-    clf = Classifier(shape[0], k, size=shape[-1])
-    clf.load_state_dict(torch.load(classifier_path, map_location="cpu"))
-    clf.eval()
-    real = predict(clf, data.test_x)[1].numpy().astype(np.float64)
-
-    def ev(model, sigmas, w=1.0, sampler="ode", null=None):
-        x, y = generate(model, n_per_class, k, sigmas, w, sampler, null, shape=shape)
-        return score(clf, real, x, y)
+    _, ev = scorer(load_classifier(classifier_path, data), data, n_per_class)
 
     cm = load_cm(stage0_dir)
-    res = {"dataset": dataset, "stage0": stage0_dir, "null": null_path, "images_per_setting": n_per_class * k,
+    res = {"dataset": dataset, "stage0": stage0_dir, "null": null_path,
+           "images_per_setting": n_per_class * len(data.classes),
            "sigma_mid": sigma_mid,
            "cm": {"1step": ev(cm, [80.0]), "2step_ode": ev(cm, [80.0, sigma_mid]),
                   "2step_consistency": ev(cm, [80.0, sigma_mid], sampler="consistency")}}

@@ -50,10 +50,9 @@ def run_all(args) -> dict:
     stale = False
     if os.path.isdir(jdir):
         record = jres if os.path.exists(jres) else jstart if os.path.exists(jstart) else None
-        legacy = read_json(os.path.join(s0, "meta.json"))["iters"]  # alignments from before the record
-        aligned_on = read_json(record).get("stage0_steps", legacy) if record else legacy
+        aligned_on = read_json(record).get("stage0_steps") if record else None
         if aligned_on != steps0:
-            os.replace(jdir, os.path.join(run, f"jfdl-stage0-{aligned_on}"))
+            os.replace(jdir, os.path.join(run, f"jfdl-stage0-{aligned_on or 'unknown'}"))
             stale = True
 
     def align():

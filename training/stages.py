@@ -67,8 +67,7 @@ def stage0_consistency_training(data: Dataset, out: str, iters: int = 4000, minu
     if os.path.exists(meta_path):  # resuming: keep the curriculum of the original run
         old = json.load(open(meta_path))
         state["total"] = iters = old["iters"]
-        ran = old.get("extend", [])
-        ran = [[ran, None]] if isinstance(ran, int) and ran else [list(e) for e in ran or []]
+        ran = [list(e) for e in old.get("extend", [])]
         if [list(e) for e in extend[:len(ran)]] != ran:
             raise ValueError(f"this run was extended by {ran} (iterations, scales); resume it with a list that starts so")
     os.makedirs(out, exist_ok=True)
