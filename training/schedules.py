@@ -54,12 +54,11 @@ def extended_num_scales(k: int, total: int, phases=(), s1: int = 1280) -> int:
     (None: s1, where iCT holds N once its curriculum ends)."""
     if k < total or not phases:
         return ict_num_scales(k, total, s1=s1)
-    start = total
-    for n, s in phases:
-        if k < start + n:
-            return (s if s is not None else s1) + 1
-        start += n
-    s = phases[-1][1]
+    end = total
+    for n, s in phases:  # past the last phase its N holds: the loop ends on it
+        end += n
+        if k < end:
+            break
     return (s if s is not None else s1) + 1
 
 

@@ -50,6 +50,7 @@ def stage0_consistency_training(data: Dataset, out: str, iters: int = 4000, minu
     state = {"total": iters}
 
     extend = [tuple(e) for e in extend]
+    phases = [list(e) for e in extend]  # as meta.json and result.json record them
 
     def loss_fn(step):
         xb, yb = get()
@@ -68,10 +69,10 @@ def stage0_consistency_training(data: Dataset, out: str, iters: int = 4000, minu
         old = json.load(open(meta_path))
         state["total"] = iters = old["iters"]
         ran = [list(e) for e in old.get("extend", [])]
-        if [list(e) for e in extend[:len(ran)]] != ran:
+        if phases[:len(ran)] != ran:
             raise ValueError(f"this run was extended by {ran} (iterations, scales); resume it with a list that starts so")
     os.makedirs(out, exist_ok=True)
-    json.dump({"iters": iters, "extend": [list(e) for e in extend], "batch": batch, "lr": lr, "seed": seed,
+    json.dump({"iters": iters, "extend": phases, "batch": batch, "lr": lr, "seed": seed,
                "net": dict(DEFAULT_NET, **(net_cfg or {})), "ema_decay": ema_decay, "channels": data.shape[0],
                "num_classes": len(data.classes)},
               open(meta_path, "w"), indent=1)
@@ -79,7 +80,7 @@ def stage0_consistency_training(data: Dataset, out: str, iters: int = 4000, minu
                 warmup=500, desc="stage0 CT", ckpt_every=max(500, iters // 10),
                 ema_restarts=discretisation_changes(iters, extend))
     torch.save(ema.state_dict(), os.path.join(out, "cm_ema.pt"))
-    res.update(params=count_params(cm), device=str(dev), batch=batch, iters=iters, extend=[list(e) for e in extend])
+    res.update(params=count_params(cm), device=str(dev), batch=batch, iters=iters, extend=phases)
     json.dump(res, open(os.path.join(out, "result.json"), "w"), indent=1)
     return res
 

@@ -44,6 +44,7 @@ def train(model: torch.nn.Module, params: Iterable[torch.nn.Parameter], loss_fn:
     The checkpoint holds `ckpt_module`'s state (the model's by default). At each step of
     `ema_restarts` the EMA's decay warm-up starts over (the average then forgets faster)."""
     ckpt_module = ckpt_module if ckpt_module is not None else model
+    ema_restarts = sorted(ema_restarts)  # read at every step: a one-shot iterable would be spent by the first
     os.makedirs(out_dir, exist_ok=True)
     params = list(params)
     opt = torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999))
