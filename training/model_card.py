@@ -6,6 +6,8 @@ import json
 import os
 from typing import Optional
 
+from .evaluate import GRID_WS
+
 ABLATION_NAMES = {"s1": "stage 1 alone", "s12": "stage 1 + 2", "s2": "stage 2 alone"}
 
 
@@ -34,7 +36,8 @@ def _evaluation(m: dict, res: dict) -> list:
     """The tables of an evaluation (training/evaluate.py's metrics.json)."""
     h = res["headline"]
     g = res["jfdl_grid"]
-    lines = ["## Headline (2 steps, `ode` sampler, " f"σ_mid = {res['cm']['sigma_mid_ode']}, "
+    smp = res["chosen"]["sampler"]  # the default schedule: the sampler and σ_mid of the best 2-step CM
+    lines = [f"## Headline (2 steps, `{smp}` sampler, σ_mid = {res['chosen']['sigma_mid']}: the default schedule; "
              f"{res['images_per_setting']} images per setting)", "",
              "| model | w | classifier accuracy | Fréchet distance |", "| --- | --- | --- | --- |",
              f"| CM | 1 | {h['cm']['accuracy']} | {h['cm']['fd']} |",
@@ -51,14 +54,14 @@ def _evaluation(m: dict, res: dict) -> list:
         lines.append(f"| {w} | {g['1step'][w]['accuracy']} | {g['1step'][w]['fd']} | {g['2step_ode'][w]['accuracy']} | "
                      f"{g['2step_ode'][w]['fd']} | {g['2step_consistency'][w]['accuracy']} | {g['2step_consistency'][w]['fd']} |")
     c = res["cm"]
-    lines += ["", f"CM (w = 1): 1 step acc {c['1step']['accuracy']} FD {c['1step']['fd']}; 2 step ode "
-              f"acc {c['2step_ode']['accuracy']} FD {c['2step_ode']['fd']}; 2 step consistency (σ_mid = "
+    lines += ["", f"CM (w = 1): 1 step acc {c['1step']['accuracy']} FD {c['1step']['fd']}; 2 step ode (σ_mid = "
+              f"{c['sigma_mid_ode']}) acc {c['2step_ode']['accuracy']} FD {c['2step_ode']['fd']}; 2 step consistency (σ_mid = "
               f"{c['sigma_mid_consistency']}) acc {c['2step_consistency']['accuracy']} FD {c['2step_consistency']['fd']}.",
-              "", "## Ablation: which JFDL stages (2 steps, ode; accuracy / FD per w)", "",
-              "| w | " + " | ".join(ABLATION_NAMES.get(v, v) for v in res["ablation_2step_ode"]) + " |",
-              "| --- |" + " --- |" * len(res["ablation_2step_ode"])]
+              "", f"## Ablation: which JFDL stages (2 steps, {smp}; accuracy / FD per w)", "",
+              "| w | " + " | ".join(ABLATION_NAMES.get(v, v) for v in res["ablation_2step"]) + " |",
+              "| --- |" + " --- |" * len(res["ablation_2step"])]
     for w in g["2step_ode"]:
-        lines.append(f"| {w} | " + " | ".join(f"{t[w]['accuracy']} / {t[w]['fd']}" for t in res["ablation_2step_ode"].values())
+        lines.append(f"| {w} | " + " | ".join(f"{t[w]['accuracy']} / {t[w]['fd']}" for t in res["ablation_2step"].values())
                      + " |")
     lines += ["", f"Shipped: {ABLATION_NAMES.get(res['chosen']['variant'], res['chosen']['variant'])}.", "",
               "## Normality of the implied noise ε̂ = (x − f(x, σ, ·))/σ (held-out images, 2,000 values each)", "",
@@ -66,8 +69,8 @@ def _evaluation(m: dict, res: dict) -> list:
     lines += [f"| {r['sigma']} | {r['branch']} | {r['mean']} | {r['std']} | {r['k2']} | {r['k2_p']} | {r['ks']} | {r['ks_p']} |"
               for r in res["normality"]]
     lines += ["", "![samples](samples.png)", "",
-              f"Rows: classes 0-{len(m['classes']) - 1}; columns: w = 0, 1, 1.2, 1.4, 2, 3 (2 steps, ode, one seed per "
-              "row).", "",
+              f"Rows: classes 0-{len(m['classes']) - 1} ({', '.join(m['classes'])}); columns: w = "
+              f"{', '.join(f'{w:g}' for w in GRID_WS)} (2 steps, {smp}, one seed per row).", "",
               "All figures: `runs/<run>/metrics.json` from `python3 -m training evaluate`; see training/README.md."]
     return lines
 
