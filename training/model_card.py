@@ -36,7 +36,7 @@ def _evaluation(m: dict, res: dict) -> list:
     """The tables of an evaluation (training/evaluate.py's metrics.json)."""
     h = res["headline"]
     g = res["jfdl_grid"]
-    smp = res["chosen"]["sampler"]  # the default schedule: the sampler and σ_mid of the best 2-step CM
+    smp = res["chosen"]["sampler"]  # the default schedule: the manifest's sampler and 2-step σ_mid
     lines = [f"## Headline (2 steps, `{smp}` sampler, σ_mid = {res['chosen']['sigma_mid']}: the default schedule; "
              f"{res['images_per_setting']} images per setting)", "",
              "| model | w | classifier accuracy | Fréchet distance |", "| --- | --- | --- | --- |",

@@ -21,6 +21,8 @@ class Preset:
     batch: int = 128
     # epochs of the evaluation classifier (a few passes suffice on a large training split)
     classifier_epochs: int = 40
+    # the manifest's default sampler, which the evaluation's headline, ablation and sample grid use
+    default_sampler: str = "ode"
     # network golden vectors: labels of the JFDL rows and of the CM rows
     golden_labels: tuple = ((0, 10, 5, 10, 9, 3, 10, 7), (1, 2, 3, 4))
 
@@ -41,7 +43,14 @@ PRESETS = {
                                         "consistency-trained without a teacher, with a post-hoc JFDL guidance embedding.",
                             data_text="Fashion-MNIST (Xiao et al. 2017; Debian's dataset-fashion-mnist): the official "
                                       "split, 60,000 training and 10,000 test images, 28x28 gray, native size",
-                            classifier_epochs=8),
+                            classifier_epochs=8,
+                            # The classic multistep consistency sampler (fresh noise at σ_mid): the
+                            # evaluation of 2026-12-02 (1,000 images a setting) measured the 2-step CM
+                            # at accuracy 0.811, FD 32.5 with it against 0.771, FD 29.3 with the
+                            # ode sampler (both at their best σ_mid, 3.0). It puts ~4 % more images
+                            # in the asked class for a 10 % higher Fréchet distance. Guided,
+                            # at the best w, FD was 10.9 with either sampler (headline, 500 images).
+                            default_sampler="consistency"),
 }
 
 
