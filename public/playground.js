@@ -307,7 +307,7 @@ async function sweep() {
     c.fig.classList.remove('loading');
     if (r.status === 'fulfilled') {
       c.img.src = `data:${r.value.images[0].mime};base64,${r.value.images[0].b64}`;
-      c.img.style.width = `${SWEEP_PX}px`;
+      c.img.style.maxWidth = `${SWEEP_PX}px`; // the cell shrinks it to fit the row (playground.css)
       c.img.title = `compute ${fmt(r.value.timings_ms.compute, 1)} ms`;
     } else {
       c.fig.classList.add('failed');
