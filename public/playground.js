@@ -139,7 +139,7 @@ function fillModel() {
   slider.disabled = !m.guided;
   $('sweep-button').disabled = !m.guided;
   $('guidance-note').textContent = m.guided
-    ? `range ${g.min}–${g.max}, default ${g.default}; small values (≈1.1–1.5) help a consistency model, large ones over-saturate`
+    ? `range ${g.min}–${g.max}, default ${g.default}; values a little above 1 help a consistency model, large ones over-saturate`
     : 'plain consistency model: no guidance embedding, so guidance is fixed at 1 (pick the JFDL graph to guide)';
   updateGuidanceLabel();
 
