@@ -48,8 +48,8 @@ def export_all(out: str, model_dir: str = None, golden_path: str = None, dataset
     graphs = [Graph(p.model, "jfdl", "jfdl.onnx", g, null_class=K, guidance={"default": bw, "min": 0.0, "max": 4.0}),
               Graph(f"{p.model}-cm", "cm", "cm.onnx", cm)]
     metrics = {"headline": res["headline"], "cm": res["cm"], "images_per_setting": res["images_per_setting"]}
-    # the default schedule is the evaluation's (metrics.json `chosen`): the sampler and σ_mid
-    # at which the 2-step CM scored best
+    # the default schedule is the evaluation's (metrics.json `chosen`): the preset's sampler, at
+    # the σ_mid where the 2-step CM had its lowest Fréchet distance with it
     m = write_model_folder(model_dir, p.model, p.description, shape, list(data.classes), graphs, sched, prov, metrics,
                            dtype=dtype, external_data=external_data, default_sampler=ch["sampler"])
     if dtype == "float16":

@@ -60,7 +60,7 @@ def _evaluation(m: dict, res: dict) -> list:
               "", f"## Ablation: which JFDL stages (2 steps, {smp}; accuracy / FD per w)", "",
               "| w | " + " | ".join(ABLATION_NAMES.get(v, v) for v in res["ablation_2step"]) + " |",
               "| --- |" + " --- |" * len(res["ablation_2step"])]
-    for w in g["2step_ode"]:
+    for w in g[f"2step_{smp}"]:
         lines.append(f"| {w} | " + " | ".join(f"{t[w]['accuracy']} / {t[w]['fd']}" for t in res["ablation_2step"].values())
                      + " |")
     lines += ["", f"Shipped: {ABLATION_NAMES.get(res['chosen']['variant'], res['chosen']['variant'])}.", "",

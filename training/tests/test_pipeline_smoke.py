@@ -27,6 +27,8 @@ def test_all_stages_end_to_end(tmp_path):
     assert [g["model"] for g in m["graphs"]] == ["digits16", "digits16-cm"]
     res = json.load(open(tmp_path / "model" / "metrics.json"))
     assert set(res["ablation_2step"]) == {"s1", "s12", "s2"}
+    # digits16's preset keeps the ode sampler as the default schedule, and the manifest says so
+    assert res["chosen"]["sampler"] == "ode" == m["default_sampler"]
     assert len(res["jfdl_grid"]["1step"]) == 14 and len(res["normality"]) == 18
     for f in ("cm.onnx", "jfdl.onnx", "classifier.onnx", "samples.png", "README.md"):
         assert (tmp_path / "model" / f).exists(), f

@@ -63,7 +63,12 @@ def test_fashion28_metrics_reproduce_the_claim():
     assert h["jfdl_best_w"] > 1
     assert h["jfdl_at_best_w"]["accuracy"] > h["cm"]["accuracy"]
     assert h["fd_drop"] >= 0.40
-    grid = res["jfdl_grid"]["2step_ode"]
+    # the headline is the CM at the manifest's default schedule (sampler and 2-step σ)
+    m = json.load(open(os.path.join(ROOT, "models", "fashion28", "model.json")))
+    assert m["default_sampler"] == res["chosen"]["sampler"]
+    assert m["schedules"]["2"] == [80.0, res["chosen"]["sigma_mid"]]
+    assert h["setting"] == f"2 steps, {m['default_sampler']}, sigma_mid={res['chosen']['sigma_mid']}"
+    grid = res["jfdl_grid"][f"2step_{res['chosen']['sampler']}"]
     ws = sorted((float(w) for w in grid if 1 <= float(w) <= h["jfdl_best_w"]))
     accs = [grid[next(k for k in grid if float(k) == w)]["accuracy"] for w in ws]
     assert accs == sorted(accs), f"accuracy by w {dict(zip(ws, accs))}"
