@@ -71,7 +71,11 @@ def main(argv=None):
     hl.add_argument("--stage0", default=None, help="a stage-0 folder, meta.json + cm_ema.pt (default <out>/main/stage0)")
     hl.add_argument("--null", default=None, help="the JFDL null embedding (default <out>/main/jfdl/null_s12.pt)")
     hl.add_argument("--images-per-class", type=int, default=50)
-    hl.add_argument("--sigma-mid", type=float, default=2.0)
+    hl.add_argument("--model-dir", default=None, help="instead of a run: a shipped model folder (its graphs and "
+                    "classifier.onnx; σ_mid and sampler from its model.json)")
+    hl.add_argument("--sigma-mid", type=float, default=None, help="2-step σ_mid (default 2.0, or the model folder's)")
+    hl.add_argument("--sampler", default=None, choices=["ode", "consistency"],
+                    help="the guided rows' sampler (default ode, or the model folder's default)")
     hl.add_argument("--w", default="1,1.5,2,3", help="comma-separated guidance values")
     hl.add_argument("--threads", type=int, default=0)
     hl.add_argument("--write", default=None, help="also write the figures to this JSON file")

@@ -57,8 +57,16 @@ def scorer(clf, data, n_per_class: int):
 
 
 def load_classifier(path: str, data) -> Classifier:
+    """The evaluation classifier from its checkpoint (classifier.pt of a run), or from the
+    classifier.onnx a model folder ships: its initializers are the module's weights by name, so a
+    clean checkout can score the shipped model without the run folder."""
     clf = Classifier(data.shape[0], len(data.classes), size=data.shape[-1])
-    clf.load_state_dict(torch.load(path, map_location="cpu"))
+    if path.endswith(".onnx"):
+        from .onnx_weights import graph_weights
+        st = graph_weights(path)
+        clf.load_state_dict({k: st[k] for k in clf.state_dict()})
+    else:
+        clf.load_state_dict(torch.load(path, map_location="cpu"))
     clf.eval()
     return clf
 

@@ -12,7 +12,7 @@ from .manifest import read_manifest
 from .networks import CM, GuidedCM, UNet
 
 
-def _state(path: str) -> dict:
+def graph_weights(path: str) -> dict:
     """The graph's initializers as float32 tensors (external data read from beside the graph;
     float16 weights widened exactly, as the graph's Casts widen them)."""
     import numpy as np
@@ -51,7 +51,7 @@ def load_from_model_dir(model_dir: str, graph: str = "jfdl") -> torch.nn.Module:
     if not entries:
         raise ValueError(f"{model_dir}/model.json lists no {graph!r} graph")
     entry = entries[0]
-    st = _state(os.path.join(model_dir, entry["file"]))
+    st = graph_weights(os.path.join(model_dir, entry["file"]))
     model = _cm_for(m)
     if entry["null_class"] is not None:
         model = GuidedCM(model)
