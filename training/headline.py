@@ -67,15 +67,12 @@ def main(args) -> dict:
                      {"model_dir": args.model_dir}, args.images_per_class,
                      args.sigma_mid if args.sigma_mid is not None else m["schedules"]["2"][1], ws, args.threads,
                      args.sampler or m["default_sampler"])
-        print(table(res), flush=True)
-        if args.write:
-            write_json(args.write, res)
-        return res
-    out = args.out or f"runs/{args.dataset}"
-    stage0 = args.stage0 or os.path.join(out, "main", "stage0")
-    null = args.null or os.path.join(out, "main", "jfdl", "null_s12.pt")
-    res = headline(args.dataset, os.path.join(out, "classifier.pt"), stage0, null, args.images_per_class,
-                   2.0 if args.sigma_mid is None else args.sigma_mid, ws, args.threads, args.sampler or "ode")
+    else:
+        out = args.out or f"runs/{args.dataset}"
+        stage0 = args.stage0 or os.path.join(out, "main", "stage0")
+        null = args.null or os.path.join(out, "main", "jfdl", "null_s12.pt")
+        res = headline(args.dataset, os.path.join(out, "classifier.pt"), stage0, null, args.images_per_class,
+                       2.0 if args.sigma_mid is None else args.sigma_mid, ws, args.threads, args.sampler or "ode")
     print(table(res), flush=True)
     if args.write:
         write_json(args.write, res)
