@@ -5,7 +5,6 @@
 const $ = (id) => document.getElementById(id);
 const DISPLAY_PX = 192; // server-side nearest-neighbour scale targets about this width
 const SHOW_PX = 256; // the single image is shown this wide (CSS, pixelated)
-const SWEEP_PX = 128; // each sweep image
 const SWEEP_POINTS = [0, 0.5, 1, 1.25, 1.5, 2, 3];
 // above this many classes a list is unusable: the class is typed, with the names as suggestions
 const MANY_CLASSES = 32;
@@ -307,7 +306,6 @@ async function sweep() {
     c.fig.classList.remove('loading');
     if (r.status === 'fulfilled') {
       c.img.src = `data:${r.value.images[0].mime};base64,${r.value.images[0].b64}`;
-      c.img.style.maxWidth = `${SWEEP_PX}px`; // the cell shrinks it to fit the row (playground.css)
       c.img.title = `compute ${fmt(r.value.timings_ms.compute, 1)} ms`;
     } else {
       c.fig.classList.add('failed');
