@@ -9,7 +9,8 @@
  *   pump()      decide (policy.decide) and, when due, plan calls (policy.planCalls: plain data)
  *   dispatch()  pack the planned rows (./pack.ts) and hand them to a backend worker
  *   complete()  deliver the output rows to their lanes and step each lane whose rows are all
- *               back (sampler/lane.ts — the same function as the reference sampler), then pump
+ *               back (sampler/lane.ts — the same function as the reference sampler), pump, then
+ *               report (progress, events)
  *
  * The scheduler knows the engine only through ./backend.ts, and reports through events:
  * `call` (every network call: rows, guided rows, run time — metrics attach here) and
@@ -280,11 +281,13 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     });
     this.pool.push(res.buffers);
     if (finished || call.lanes.some((l) => l.job.done)) this.queue.compact();
+    // the lanes' next calls go out first: progress events, Retry-After's estimate and the
+    // listeners (metrics) are bookkeeping, and a lone request's next step should not wait on them
+    this.pump();
     if (progressed) for (const job of progressed) job.spec.onProgress!(job.stepsDone, job.spec.numImages * job.spec.sigmas.length);
     this.measure(stats.rows, res.runMs);
     this.emit('call', stats);
     if (info) this.emit('composition', info);
-    this.pump();
   }
 
   /** A call failed: its buffers come back; every job with a lane in it fails. */

@@ -42,10 +42,11 @@ test('webp (lossless) and jpeg encode with the right signatures', async () => {
   assert.equal(meta.channels, 1);
 });
 
-test('the PNG encoder decodes (via sharp) to exactly the pixels, every channel count and scale', async () => {
+test('the PNG encoder decodes (via sharp) to exactly the pixels, every channel count and scale, stored and deflated', async () => {
   const { encodePng } = await import('../../src/images/png.js');
   for (const channels of [1, 3, 4]) {
-    for (const scale of [1, 2, 5]) {
+    // scanlines of scale 1–5 stay under STORED_MAX_BYTES (stored), scale 14 goes over it (deflate)
+    for (const scale of [1, 2, 5, 14]) {
       const [h, w] = [3, 5];
       const planar = Uint8Array.from({ length: channels * h * w }, (_, i) => (i * 37 + 11) & 255);
       const png = encodePng(planar, channels, h, w, scale);
@@ -65,4 +66,22 @@ test('the PNG encoder decodes (via sharp) to exactly the pixels, every channel c
       assert.deepEqual(encodePng(planar, channels, h, w, scale), png, 'deterministic');
     }
   }
+});
+
+test('the stored zlib stream inflates to its input (one block, several, empty) with a valid Adler-32', async () => {
+  const { zlibStored, STORED_MAX_BYTES, encodePng } = await import('../../src/images/png.js');
+  const { inflateSync } = await import('node:zlib');
+  for (const n of [0, 1, 5552 * 2 + 7, 65535, 65536, 140_000]) {
+    const data = Uint8Array.from({ length: n }, (_, i) => (i * 131 + (i >> 8)) & 255);
+    const z = zlibStored(data);
+    // inflateSync checks the header and the Adler-32 trailer: a wrong checksum throws
+    assert.deepEqual(new Uint8Array(inflateSync(z)), data, `length ${n}`);
+    assert.equal(z.length, 2 + 5 * Math.max(1, Math.ceil(n / 65535)) + n + 4);
+  }
+  // the choice follows the scanline bytes: a 16×16 gray image is stored (larger than deflated by a few bytes at most)
+  const planar = Uint8Array.from({ length: 256 }, (_, i) => (i * 37) & 255);
+  assert.ok(16 * 17 <= STORED_MAX_BYTES);
+  const idat = (png: Buffer) => png.subarray(png.indexOf('IDAT') + 4);
+  assert.equal(idat(encodePng(planar, 1, 16, 16))[1], 0x01, 'FLEVEL 0: stored');
+  assert.notEqual(idat(encodePng(planar, 1, 16, 16, 8))[1], 0x01, 'upscaled: deflated');
 });
