@@ -9,17 +9,25 @@
  *     side) run back to back, as the ratio's baseline does, and again with the idle pause the
  *     service's sessions see between one client's requests (end to end − compute): a session
  *     that has slept runs its next call slower.
+ *     Then the floor: the same requests to a bare node:http server (bench/bare-server.mjs: no
+ *     framework and no work, an answer of the service's size), and raw onnxruntime with that
+ *     round trip as its pause — the least any HTTP service in Node could take here, and so the
+ *     best one-client ratio this machine allows.
  *  B. Saturation, CPU by thread: `clients` closed-loop clients for `seconds`, with the CPU time
  *     of the server's main thread (HTTP, validation, scheduler, PNG), of its other threads (the
  *     inference sessions and helpers) and of the load generator (autocannon, in this process),
  *     from /proc (Linux). Raw onnxruntime has every core for inference; the service's sessions
  *     have what the main thread and the load generator leave — the ceiling printed beside the
- *     measured ratio to raw onnxruntime at the service's batch.
+ *     measured ratio to raw onnxruntime at the service's batch. Then the floor again: the bare
+ *     server under the same load generator at the service's request rate, whose main thread and
+ *     client leave the ceiling no Node HTTP front end can pass here.
  *
  * Bounded: BENCH_CEILING_REQUESTS lone requests (default 400), BENCH_CEILING_SECONDS of load
  * (default 10) after 5 s of warm-up.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import autocannon from 'autocannon';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { pct, startServer } from '../loadtest/common.js';
@@ -31,6 +39,7 @@ const N = Number(process.env.BENCH_CEILING_REQUESTS ?? 400);
 const SECONDS = Number(process.env.BENCH_CEILING_SECONDS ?? 10);
 const CLIENTS = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const PORT = Number(process.env.BENCH_PORT ?? 18084);
+const BARE_PORT = PORT + 1;
 const w = workload();
 const env = { MAX_BATCH: String(w.maxBatch), QUEUE_LIMIT: String(Math.max(1024, CLIENTS * 2)) };
 const median = (xs: number[]) =>
@@ -41,21 +50,22 @@ const median = (xs: number[]) =>
 const ms = (x: number) => `${x.toFixed(2)} ms`;
 
 /** One request on a keep-alive connection: ms end to end, status, Server-Timing durations. */
-function request(agent: http.Agent, method: string, path: string, body?: string): Promise<{ ms: number; status: number; timing: Record<string, number> }> {
+function request(agent: http.Agent, method: string, path: string, body?: string, port = PORT): Promise<{ ms: number; status: number; bytes: number; timing: Record<string, number> }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const headers: Record<string, string | number> = body
       ? { 'content-type': 'application/json', accept: 'image/png', 'content-length': Buffer.byteLength(body) }
       : {};
-    const req = http.request({ host: '127.0.0.1', port: PORT, method, path, agent, headers }, (res) => {
-      res.resume();
+    const req = http.request({ host: '127.0.0.1', port, method, path, agent, headers }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
       res.on('end', () => {
         const timing: Record<string, number> = {};
         for (const part of String(res.headers['server-timing'] ?? '').split(',')) {
           const [k, v] = part.trim().split(';dur=');
           if (k && v) timing[k] = Number(v);
         }
-        resolve({ ms: performance.now() - t0, status: res.statusCode ?? 0, timing });
+        resolve({ ms: performance.now() - t0, status: res.statusCode ?? 0, bytes, timing });
       });
     });
     req.on('error', reject);
@@ -78,12 +88,22 @@ function threadCpu(pid: number): Map<number, number> {
   return out;
 }
 
+/** Start bench/bare-server.mjs answering POSTs with `bytes` bytes; resolves once it listens. */
+function bareServer(bytes: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['bench/bare-server.mjs', String(BARE_PORT), String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`bare server exited with ${code}`)));
+    child.stdout!.once('data', () => resolve(child));
+  });
+}
+
 console.log(`bench:ceiling — ${w.m.graph.model}, guided ${w.sigmas.length}-step, ${w.cores} cores`);
 
 // A. one client
 const s = await startServer(w.m, PORT, env);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const lone = { healthz: [] as number[], e2e: [] as number[], compute: [] as number[], queue: [] as number[], encode: [] as number[] };
+const lone = { healthz: [] as number[], e2e: [] as number[], compute: [] as number[], queue: [] as number[], encode: [] as number[], bytes: [] as number[] };
 try {
   for (let i = 0; i < N + 50; i++) {
     const h = await request(agent, 'GET', '/healthz');
@@ -95,16 +115,35 @@ try {
     lone.compute.push(g.timing.compute);
     lone.queue.push(g.timing.queue);
     lone.encode.push(g.timing.encode);
+    lone.bytes.push(g.bytes);
   }
 } finally {
   agent.destroy();
   await s.stop();
+}
+// the floor: the same requests, one client, to a server that does nothing
+const bare = await bareServer(Math.round(median(lone.bytes)));
+const bareAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const floor = { healthz: [] as number[], post: [] as number[] };
+try {
+  for (let i = 0; i < N + 50; i++) {
+    const h = await request(bareAgent, 'GET', '/healthz', undefined, BARE_PORT);
+    const g = await request(bareAgent, 'POST', '/v1/generate/image', w.body(i), BARE_PORT);
+    if (i < 50) continue;
+    floor.healthz.push(h.ms);
+    floor.post.push(g.ms);
+  }
+} finally {
+  bareAgent.destroy();
+  bare.kill();
 }
 // what the sessions idle between one client's requests: everything but the compute
 const gapMs = Math.max(0, median(lone.e2e) - median(lone.compute));
 const split = { sessions: 2, threads: 1 };
 const rawBack = w.raw.rowsPerStep === 2 && w.cores > 1 ? median(await rawLatency(w.raw, split, N)) : NaN;
 const rawGap = Number.isFinite(rawBack) ? median(await rawLatency(w.raw, split, N, gapMs)) : NaN;
+const bareMs = median(floor.post);
+const rawBareGap = Number.isFinite(rawBack) ? median(await rawLatency(w.raw, split, N, bareMs)) : NaN;
 
 console.log(`\nA. one client, ${N} requests on one keep-alive connection (p50)`);
 console.log(`  HTTP round trip floor, GET /healthz          ${ms(median(lone.healthz))}`);
@@ -120,6 +159,12 @@ if (Number.isFinite(rawBack)) {
   );
   console.log(
     `  end to end ÷ raw back to back ${(median(lone.e2e) / rawBack).toFixed(3)} (the ratio npm run bench reports, here with node:http as the client)`,
+  );
+  console.log(`  the floor: a bare node:http server (no framework, no work, a ${Math.round(median(lone.bytes))}-byte answer), same client`);
+  console.log(`    GET /healthz ${ms(median(floor.healthz))}, POST ${ms(bareMs)}`);
+  console.log(`    raw images with a ${ms(bareMs)} pause before each   ${ms(rawBareGap)}`);
+  console.log(
+    `    bare round trip + raw with that pause ${ms(bareMs + rawBareGap)} ÷ raw back to back ${((bareMs + rawBareGap) / rawBack).toFixed(3)}: the best one-client ratio an HTTP service can reach on this machine`,
   );
 }
 
@@ -153,6 +198,33 @@ const rowsPerCall = sat.avgRows;
 const batch = Math.max(1, Math.round(rowsPerCall / w.raw.rowsPerStep));
 const raw = (await rawThroughput(w.raw, w.serviceLayout, [batch], 3))[String(batch)];
 const ceiling = 1 - cpu.main - cpu.client;
+
+// the floor at saturation: the bare server at the service's request rate, same load generator
+const bareSat = await bareServer(Math.round(median(lone.bytes)));
+let bareCpu;
+try {
+  const pid = bareSat.pid!;
+  const rate = Math.max(1, Math.round(sat.imagesPerS));
+  const load = (seconds: number) =>
+    autocannon({
+      url: `http://127.0.0.1:${BARE_PORT}`,
+      connections: CLIENTS,
+      overallRate: rate,
+      duration: seconds,
+      requests: [{ method: 'POST', path: '/v1/generate/image', headers: { 'content-type': 'application/json', accept: 'image/png' }, body: w.body(0) }],
+    });
+  await load(2);
+  const before = threadCpu(pid).get(pid) ?? 0;
+  const own0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await load(Math.max(3, SECONDS / 2));
+  const wall = (performance.now() - t0) / 1000;
+  const own = process.cpuUsage(own0);
+  const machine = w.cores * wall;
+  bareCpu = { main: ((threadCpu(pid).get(pid) ?? 0) - before) / machine, client: (own.user + own.system) / 1e6 / machine, rps: r.requests.average };
+} finally {
+  bareSat.kill();
+}
 console.log(`\nB. saturation, ${CLIENTS} clients for ${SECONDS} s: ${sat.imagesPerS.toFixed(1)} images/s at ${rowsPerCall.toFixed(1)} rows per call`);
 console.log(`  share of the machine (${w.cores} cores × ${cpu.wall.toFixed(1)} s):`);
 console.log(`    server main thread (HTTP, validation, scheduler, PNG)   ${(cpu.main * 100).toFixed(1)} %`);
@@ -162,4 +234,6 @@ console.log(`  raw onnxruntime at batch ${batch} on the service's layout: ${raw.
 console.log(
   `  service ÷ raw ${(sat.imagesPerS / raw).toFixed(3)}; the cores left to inference by the main thread and the load generator: ${ceiling.toFixed(3)}`,
 );
+console.log(`  the floor: the bare node:http server at ${bareCpu.rps.toFixed(0)} requests/s, same load generator`);
+console.log(`    its main thread ${(bareCpu.main * 100).toFixed(1)} %, the load generator ${(bareCpu.client * 100).toFixed(1)} % → the cores left: ${(1 - bareCpu.main - bareCpu.client).toFixed(3)} (no Node HTTP front end passes this here)`);
 process.exit(0);

@@ -56,7 +56,7 @@ const mach = machine();
 const previous = existsSync(`${RESULTS}/bench.json`) ? JSON.parse(readFileSync(`${RESULTS}/bench.json`, 'utf8')) : null;
 const sweep = await rawSweep(w, log);
 const latency = await latencyPhase(w, PORT, ROUNDS, LATENCY_SECONDS, serverEnv);
-const sat = await saturationPhase(w, PORT, sweep.best, { clients: CONCURRENCY, rounds: ROUNDS, seconds: SECONDS, warmS: WARM_SECONDS, env: serverEnv });
+const sat = await saturationPhase(w, PORT, sweep.candidates, { clients: CONCURRENCY, rounds: ROUNDS, seconds: SECONDS, warmS: WARM_SECONDS, env: serverEnv });
 const torch = await torchPhase(w);
 const sweeps = await batchingPhase(w, PORT + 1, SWEEP_SECONDS, WARM_SECONDS / 2, serverEnv);
 
