@@ -12,7 +12,8 @@
  *     Then the floor: the same requests to a bare node:http server (bench/bare-server.mjs: no
  *     framework and no work, an answer of the service's size), and raw onnxruntime with that
  *     round trip as its pause — the least any HTTP service in Node could take here, and so the
- *     best one-client ratio this machine allows.
+ *     best one-client ratio this machine allows. The service, the floor and the three raw
+ *     measures run in alternating rounds, so a drift of the machine's speed hits them alike.
  *  B. Saturation, CPU by thread: `clients` closed-loop clients for `seconds`, with the CPU time
  *     of the server's main thread (HTTP, validation, scheduler, PNG), of its other threads (the
  *     inference sessions and helpers) and of the load generator (autocannon, in this process),
@@ -100,52 +101,76 @@ function bareServer(bytes: number): Promise<ChildProcess> {
 
 console.log(`bench:ceiling — ${w.m.graph.model}, guided ${w.sigmas.length}-step, ${w.cores} cores`);
 
-// A. one client
+// A. one client, in ROUNDS alternating rounds (the VM's speed drifts by tens of percent within
+// minutes; measured one after another, the floor's raw and the baseline's raw could land in
+// different weather): the service, the bare server, then raw back to back, raw with the service's
+// idle pause and raw with the bare server's round trip as its pause
+const ROUNDS = 4;
+const per = Math.max(1, Math.round(N / ROUNDS));
 const s = await startServer(w.m, PORT, env);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const bareAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const lone = { healthz: [] as number[], e2e: [] as number[], compute: [] as number[], queue: [] as number[], encode: [] as number[], bytes: [] as number[] };
+const floor = { healthz: [] as number[], post: [] as number[] };
+const raws = { back: [] as number[], gap: [] as number[], bare: [] as number[] };
+const split = { sessions: 2, threads: 1 };
+const splitOk = w.raw.rowsPerStep === 2 && w.cores > 1;
+let bare: ChildProcess | null = null;
 try {
-  for (let i = 0; i < N + 50; i++) {
-    const h = await request(agent, 'GET', '/healthz');
-    const g = await request(agent, 'POST', '/v1/generate/image', w.body(i));
-    if (g.status !== 200) throw new Error(`generate answered ${g.status}`);
-    if (i < 50) continue; // warm-up
-    lone.healthz.push(h.ms);
-    lone.e2e.push(g.ms);
-    lone.compute.push(g.timing.compute);
-    lone.queue.push(g.timing.queue);
-    lone.encode.push(g.timing.encode);
-    lone.bytes.push(g.bytes);
+  /** `count` GET /healthz + POST pairs; returns the size of the last image answered */
+  const service = async (count: number, keep: boolean) => {
+    let bytes = 0;
+    for (let i = 0; i < count; i++) {
+      const h = await request(agent, 'GET', '/healthz');
+      const g = await request(agent, 'POST', '/v1/generate/image', w.body(i));
+      if (g.status !== 200) throw new Error(`generate answered ${g.status}`);
+      bytes = g.bytes;
+      if (!keep) continue;
+      lone.healthz.push(h.ms);
+      lone.e2e.push(g.ms);
+      lone.compute.push(g.timing.compute);
+      lone.queue.push(g.timing.queue);
+      lone.encode.push(g.timing.encode);
+      lone.bytes.push(g.bytes);
+    }
+    return bytes;
+  };
+  // the floor: the same requests, one client, to a server that does nothing
+  const floorRound = async (count: number, keep: boolean) => {
+    for (let i = 0; i < count; i++) {
+      const h = await request(bareAgent, 'GET', '/healthz', undefined, BARE_PORT);
+      const g = await request(bareAgent, 'POST', '/v1/generate/image', w.body(i), BARE_PORT);
+      if (!keep) continue;
+      floor.healthz.push(h.ms);
+      floor.post.push(g.ms);
+    }
+  };
+  // warm-up; the bare server then answers as many bytes as the service does
+  bare = await bareServer(await service(50, false));
+  await floorRound(50, false);
+  for (let r = 0; r < ROUNDS; r++) {
+    await service(per, true);
+    await floorRound(per, true);
+    if (!splitOk) continue;
+    // what the sessions idle between one client's requests: everything but the compute
+    const gap = Math.max(0, median(lone.e2e) - median(lone.compute));
+    raws.back.push(...(await rawLatency(w.raw, split, per)));
+    raws.gap.push(...(await rawLatency(w.raw, split, per, gap)));
+    raws.bare.push(...(await rawLatency(w.raw, split, per, median(floor.post))));
   }
 } finally {
   agent.destroy();
+  bareAgent.destroy();
+  bare?.kill();
   await s.stop();
 }
-// the floor: the same requests, one client, to a server that does nothing
-const bare = await bareServer(Math.round(median(lone.bytes)));
-const bareAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const floor = { healthz: [] as number[], post: [] as number[] };
-try {
-  for (let i = 0; i < N + 50; i++) {
-    const h = await request(bareAgent, 'GET', '/healthz', undefined, BARE_PORT);
-    const g = await request(bareAgent, 'POST', '/v1/generate/image', w.body(i), BARE_PORT);
-    if (i < 50) continue;
-    floor.healthz.push(h.ms);
-    floor.post.push(g.ms);
-  }
-} finally {
-  bareAgent.destroy();
-  bare.kill();
-}
-// what the sessions idle between one client's requests: everything but the compute
 const gapMs = Math.max(0, median(lone.e2e) - median(lone.compute));
-const split = { sessions: 2, threads: 1 };
-const rawBack = w.raw.rowsPerStep === 2 && w.cores > 1 ? median(await rawLatency(w.raw, split, N)) : NaN;
-const rawGap = Number.isFinite(rawBack) ? median(await rawLatency(w.raw, split, N, gapMs)) : NaN;
+const rawBack = splitOk ? median(raws.back) : NaN;
+const rawGap = splitOk ? median(raws.gap) : NaN;
 const bareMs = median(floor.post);
-const rawBareGap = Number.isFinite(rawBack) ? median(await rawLatency(w.raw, split, N, bareMs)) : NaN;
+const rawBareGap = splitOk ? median(raws.bare) : NaN;
 
-console.log(`\nA. one client, ${N} requests on one keep-alive connection (p50)`);
+console.log(`\nA. one client, ${per * ROUNDS} requests on one keep-alive connection, in ${ROUNDS} rounds alternating with the floor and raw (p50)`);
 console.log(`  HTTP round trip floor, GET /healthz          ${ms(median(lone.healthz))}`);
 console.log(`  POST /v1/generate/image, end to end          ${ms(median(lone.e2e))}`);
 console.log(`    server: queue ${ms(median(lone.queue))}, compute ${ms(median(lone.compute))}, encode ${ms(median(lone.encode))}`);
