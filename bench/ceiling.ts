@@ -99,6 +99,28 @@ function bareServer(bytes: number): Promise<ChildProcess> {
   });
 }
 
+/**
+ * Run `load` and return its result with the CPU it cost, as shares of the machine: the main
+ * thread of process `pid`, its other threads, and this process (the load generator).
+ */
+async function cpuShares<T>(pid: number, load: () => PromiseLike<T>) {
+  const before = threadCpu(pid);
+  const own0 = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await load();
+  const wall = (performance.now() - t0) / 1000;
+  const own = process.cpuUsage(own0);
+  let main = 0;
+  let rest = 0;
+  for (const [tid, t] of threadCpu(pid)) {
+    const d = t - (before.get(tid) ?? 0);
+    if (tid === pid) main += d;
+    else rest += d;
+  }
+  const machine = w.cores * wall;
+  return { result, main: main / machine, rest: rest / machine, client: (own.user + own.system) / 1e6 / machine, wall };
+}
+
 console.log(`bench:ceiling — ${w.m.graph.model}, guided ${w.sigmas.length}-step, ${w.cores} cores`);
 
 // A. one client, in ROUNDS alternating rounds (the VM's speed drifts by tens of percent within
@@ -110,47 +132,40 @@ const per = Math.max(1, Math.round(N / ROUNDS));
 const s = await startServer(w.m, PORT, env);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const bareAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-const lone = { healthz: [] as number[], e2e: [] as number[], compute: [] as number[], queue: [] as number[], encode: [] as number[], bytes: [] as number[] };
+const lone = { healthz: [] as number[], e2e: [] as number[], compute: [] as number[], queue: [] as number[], encode: [] as number[] };
 const floor = { healthz: [] as number[], post: [] as number[] };
 const raws = { back: [] as number[], gap: [] as number[], bare: [] as number[] };
 const split = { sessions: 2, threads: 1 };
 const splitOk = w.raw.rowsPerStep === 2 && w.cores > 1;
+/** `count` GET /healthz + POST pairs on one connection, as one client sends them */
+async function pairs(a: http.Agent, port: number, count: number) {
+  const out = [];
+  for (let i = 0; i < count; i++) out.push({ h: await request(a, 'GET', '/healthz', undefined, port), g: await request(a, 'POST', '/v1/generate/image', w.body(i), port) });
+  return out;
+}
+// the floor: the same requests, one client, to a server that does nothing; it answers as many
+// bytes as the service does, here and at saturation (B), and goes when this process exits
+let imageBytes: number;
 let bare: ChildProcess | null = null;
+process.on('exit', () => bare?.kill());
 try {
-  /** `count` GET /healthz + POST pairs; returns the size of the last image answered */
-  const service = async (count: number, keep: boolean) => {
-    let bytes = 0;
-    for (let i = 0; i < count; i++) {
-      const h = await request(agent, 'GET', '/healthz');
-      const g = await request(agent, 'POST', '/v1/generate/image', w.body(i));
+  const warm = await pairs(agent, PORT, 50);
+  imageBytes = warm[warm.length - 1].g.bytes;
+  bare = await bareServer(imageBytes);
+  await pairs(bareAgent, BARE_PORT, 50);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const { h, g } of await pairs(agent, PORT, per)) {
       if (g.status !== 200) throw new Error(`generate answered ${g.status}`);
-      bytes = g.bytes;
-      if (!keep) continue;
       lone.healthz.push(h.ms);
       lone.e2e.push(g.ms);
       lone.compute.push(g.timing.compute);
       lone.queue.push(g.timing.queue);
       lone.encode.push(g.timing.encode);
-      lone.bytes.push(g.bytes);
     }
-    return bytes;
-  };
-  // the floor: the same requests, one client, to a server that does nothing
-  const floorRound = async (count: number, keep: boolean) => {
-    for (let i = 0; i < count; i++) {
-      const h = await request(bareAgent, 'GET', '/healthz', undefined, BARE_PORT);
-      const g = await request(bareAgent, 'POST', '/v1/generate/image', w.body(i), BARE_PORT);
-      if (!keep) continue;
+    for (const { h, g } of await pairs(bareAgent, BARE_PORT, per)) {
       floor.healthz.push(h.ms);
       floor.post.push(g.ms);
     }
-  };
-  // warm-up; the bare server then answers as many bytes as the service does
-  bare = await bareServer(await service(50, false));
-  await floorRound(50, false);
-  for (let r = 0; r < ROUNDS; r++) {
-    await service(per, true);
-    await floorRound(per, true);
     if (!splitOk) continue;
     // what the sessions idle between one client's requests: everything but the compute
     const gap = Math.max(0, median(lone.e2e) - median(lone.compute));
@@ -161,7 +176,6 @@ try {
 } finally {
   agent.destroy();
   bareAgent.destroy();
-  bare?.kill();
   await s.stop();
 }
 const gapMs = Math.max(0, median(lone.e2e) - median(lone.compute));
@@ -185,7 +199,7 @@ if (Number.isFinite(rawBack)) {
   console.log(
     `  end to end ÷ raw back to back ${(median(lone.e2e) / rawBack).toFixed(3)} (the ratio npm run bench reports, here with node:http as the client)`,
   );
-  console.log(`  the floor: a bare node:http server (no framework, no work, a ${Math.round(median(lone.bytes))}-byte answer), same client`);
+  console.log(`  the floor: a bare node:http server (no framework, no work, a ${imageBytes}-byte answer), same client`);
   console.log(`    GET /healthz ${ms(median(floor.healthz))}, POST ${ms(bareMs)}`);
   console.log(`    raw images with a ${ms(bareMs)} pause before each   ${ms(rawBareGap)}`);
   console.log(
@@ -195,61 +209,30 @@ if (Number.isFinite(rawBack)) {
 
 // B. saturation, CPU by thread
 const s2 = await startServer(w.m, PORT, env);
-let sat;
 let cpu;
 try {
-  const pid = s2.child.pid!;
   await drive(s2, w.m.graph.model, CLIENTS, 5, w.body, 'image/png', 0.5); // warm-up at load
-  const before = threadCpu(pid);
-  const own0 = process.cpuUsage();
-  const t0 = performance.now();
-  sat = await drive(s2, w.m.graph.model, CLIENTS, SECONDS, w.body, 'image/png', 0);
-  const wall = (performance.now() - t0) / 1000;
-  const own = process.cpuUsage(own0);
-  const after = threadCpu(pid);
-  let main = 0;
-  let rest = 0;
-  for (const [tid, t] of after) {
-    const d = t - (before.get(tid) ?? 0);
-    if (tid === pid) main += d;
-    else rest += d;
-  }
-  const machine = w.cores * wall;
-  cpu = { main: main / machine, rest: rest / machine, client: (own.user + own.system) / 1e6 / machine, wall };
+  cpu = await cpuShares(s2.child.pid!, () => drive(s2, w.m.graph.model, CLIENTS, SECONDS, w.body, 'image/png', 0));
 } finally {
   await s2.stop();
 }
+const sat = cpu.result;
 const rowsPerCall = sat.avgRows;
 const batch = Math.max(1, Math.round(rowsPerCall / w.raw.rowsPerStep));
 const raw = (await rawThroughput(w.raw, w.serviceLayout, [batch], 3))[String(batch)];
 const ceiling = 1 - cpu.main - cpu.client;
 
 // the floor at saturation: the bare server at the service's request rate, same load generator
-const bareSat = await bareServer(Math.round(median(lone.bytes)));
-let bareCpu;
-try {
-  const pid = bareSat.pid!;
-  const rate = Math.max(1, Math.round(sat.imagesPerS));
-  const load = (seconds: number) =>
-    autocannon({
-      url: `http://127.0.0.1:${BARE_PORT}`,
-      connections: CLIENTS,
-      overallRate: rate,
-      duration: seconds,
-      requests: [{ method: 'POST', path: '/v1/generate/image', headers: { 'content-type': 'application/json', accept: 'image/png' }, body: w.body(0) }],
-    });
-  await load(2);
-  const before = threadCpu(pid).get(pid) ?? 0;
-  const own0 = process.cpuUsage();
-  const t0 = performance.now();
-  const r = await load(Math.max(3, SECONDS / 2));
-  const wall = (performance.now() - t0) / 1000;
-  const own = process.cpuUsage(own0);
-  const machine = w.cores * wall;
-  bareCpu = { main: ((threadCpu(pid).get(pid) ?? 0) - before) / machine, client: (own.user + own.system) / 1e6 / machine, rps: r.requests.average };
-} finally {
-  bareSat.kill();
-}
+const load = (seconds: number) =>
+  autocannon({
+    url: `http://127.0.0.1:${BARE_PORT}`,
+    connections: CLIENTS,
+    overallRate: Math.max(1, Math.round(sat.imagesPerS)),
+    duration: seconds,
+    requests: [{ method: 'POST', path: '/v1/generate/image', headers: { 'content-type': 'application/json', accept: 'image/png' }, body: w.body(0) }],
+  });
+await load(2);
+const bareCpu = await cpuShares(bare!.pid!, () => load(Math.max(3, SECONDS / 2)));
 console.log(`\nB. saturation, ${CLIENTS} clients for ${SECONDS} s: ${sat.imagesPerS.toFixed(1)} images/s at ${rowsPerCall.toFixed(1)} rows per call`);
 console.log(`  share of the machine (${w.cores} cores × ${cpu.wall.toFixed(1)} s):`);
 console.log(`    server main thread (HTTP, validation, scheduler, PNG)   ${(cpu.main * 100).toFixed(1)} %`);
@@ -259,6 +242,6 @@ console.log(`  raw onnxruntime at batch ${batch} on the service's layout: ${raw.
 console.log(
   `  service ÷ raw ${(sat.imagesPerS / raw).toFixed(3)}; the cores left to inference by the main thread and the load generator: ${ceiling.toFixed(3)}`,
 );
-console.log(`  the floor: the bare node:http server at ${bareCpu.rps.toFixed(0)} requests/s, same load generator`);
+console.log(`  the floor: the bare node:http server at ${bareCpu.result.requests.average.toFixed(0)} requests/s, same load generator`);
 console.log(`    its main thread ${(bareCpu.main * 100).toFixed(1)} %, the load generator ${(bareCpu.client * 100).toFixed(1)} % → the cores left: ${(1 - bareCpu.main - bareCpu.client).toFixed(3)} (no Node HTTP front end passes this here)`);
 process.exit(0);

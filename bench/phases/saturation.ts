@@ -10,7 +10,7 @@
  */
 import { getJson, pct, startServer } from '../../loadtest/common.js';
 import { drive, probeHealth } from '../drive.js';
-import { layoutName, rawThroughput } from '../raw.js';
+import { layoutName, rawThroughput, type RawLayout } from '../raw.js';
 import type { RawPoint } from './raw-sweep.js';
 import type { Workload } from '../workload.js';
 
@@ -75,12 +75,13 @@ export async function saturationPhase(
       const batch = Math.max(1, Math.round(d.avgRows / perStep));
       const t = Math.max(1, roundS * 0.6);
       const rawSameBatch = (await rawThroughput(w.raw, w.serviceLayout, [batch], t))[String(batch)];
+      const at = (layout: RawLayout, b: number) => `${layoutName(layout)} batch ${b}`;
       let rawBest = rawSameBatch;
-      let rawBestAt = `${layoutName(w.serviceLayout)} batch ${batch}`;
+      let rawBestAt = at(w.serviceLayout, batch);
       for (const c of candidates) {
-        if (c.batch === batch && c.layout.sessions === w.serviceLayout.sessions && c.layout.threads === w.serviceLayout.threads) continue;
+        if (at(c.layout, c.batch) === at(w.serviceLayout, batch)) continue; // measured just above
         const v = (await rawThroughput(w.raw, c.layout, [c.batch], t))[String(c.batch)];
-        if (v > rawBest) [rawBest, rawBestAt] = [v, `${layoutName(c.layout)} batch ${c.batch}`];
+        if (v > rawBest) [rawBest, rawBestAt] = [v, at(c.layout, c.batch)];
       }
       rounds.push({ service: d.imagesPerS, rowsPerCall: d.avgRows, batch, rawSameBatch, rawBest, rawBestAt, ratioSameBatch: d.imagesPerS / rawSameBatch, ratioBest: d.imagesPerS / rawBest });
       process.stderr.write(
