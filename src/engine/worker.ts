@@ -103,9 +103,14 @@ if (session) {
   // allocates no output array here and copies nothing back; a provider that refuses a
   // pre-allocated output falls back to onnxruntime's own, copied once.
   let preallocated = true;
-  port.on('message', async (req: RunRequest | ExitRequest) => {
-    // runs are synchronous inside the binding, so this is always between two runs
-    if (req.type === 'exit') process.exit(req.code);
+  // Calls run one at a time from this queue, each timed from its own start. Handed straight to
+  // session.run as they arrived, every queued call's clock would start at once (the binding runs
+  // each from a setImmediate), and a call behind another would report both calls' time: at
+  // saturation, with PIPELINE_DEPTH calls queued per worker, jfdl_network_call_duration_seconds
+  // and Retry-After's rate read ~1.5x the real call time.
+  const queue: RunRequest[] = [];
+  let running = false;
+  const runOne = async (req: RunRequest) => {
     const { id, rows, chw, x, sigma, labels, out } = req;
     const used = rows * chw[0] * chw[1] * chw[2];
     const transfer = transferList(req);
@@ -124,5 +129,14 @@ if (session) {
     } catch (e) {
       post({ type: 'run-error', id, message: e instanceof Error ? e.message : String(e), x, sigma, labels, out }, transfer);
     }
+  };
+  port.on('message', async (req: RunRequest | ExitRequest) => {
+    // runs are synchronous inside the binding, so this is always between two runs
+    if (req.type === 'exit') process.exit(req.code);
+    queue.push(req);
+    if (running) return;
+    running = true;
+    for (let next = queue.shift(); next; next = queue.shift()) await runOne(next);
+    running = false;
   });
 }
