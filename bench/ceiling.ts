@@ -15,13 +15,20 @@
  *     best one-client ratio this machine allows. The service, the floor and the three raw
  *     measures run in alternating rounds, so a drift of the machine's speed hits them alike.
  *  B. Saturation, CPU by thread: `clients` closed-loop clients for `seconds`, with the CPU time
- *     of the server's main thread (HTTP, validation, scheduler, PNG), of its other threads (the
- *     inference sessions and helpers) and of the load generator (autocannon, in this process),
- *     from /proc (Linux). Raw onnxruntime has every core for inference; the service's sessions
- *     have what the main thread and the load generator leave — the ceiling printed beside the
- *     measured ratio to raw onnxruntime at the service's batch. Then the floor again: the bare
+ *     of the server's inference sessions (its busiest threads), of its main thread (HTTP,
+ *     validation, scheduler, PNG), of its other threads (V8's helpers) and of the load generator
+ *     (autocannon, in this process), and the machine's idle time, from /proc (Linux). Raw
+ *     onnxruntime has every core for inference; the service's sessions have what the rest leave
+ *     — printed beside the measured ratio to raw onnxruntime at the service's batch, with the
+ *     images the sessions make per second of their own CPU against raw's per core. Then the floor again: the bare
  *     server under the same load generator at the service's request rate, whose main thread and
  *     client leave the ceiling no Node HTTP front end can pass here.
+ *
+ *  C. The thread hand-off: a worker (bench/nap-worker.mjs) that sleeps as long as a lone image's
+ *     network call takes and then answers; the round trip minus the sleep is the price of waking
+ *     an idle thread and being woken back, which the service pays on every step of a lone image
+ *     (main thread → sessions → main thread) and raw onnxruntime's side-by-side sessions replace
+ *     with a one-way wake at the barrier where they meet.
  *
  * Bounded: BENCH_CEILING_REQUESTS lone requests (default 400), BENCH_CEILING_SECONDS of load
  * (default 10) after 5 s of warm-up.
@@ -31,6 +38,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import { pct, startServer } from '../loadtest/common.js';
 import { drive } from './drive.js';
 import { rawLatency, rawThroughput } from './raw.js';
@@ -99,26 +107,47 @@ function bareServer(bytes: number): Promise<ChildProcess> {
   });
 }
 
+/** Idle and total jiffies of the whole machine (/proc/stat's first line, proc(5)). */
+function machineIdle(): { idle: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  return { idle: f[3] + f[4], total: f.reduce((a, v) => a + v, 0) };
+}
+
 /**
  * Run `load` and return its result with the CPU it cost, as shares of the machine: the main
- * thread of process `pid`, its other threads, and this process (the load generator).
+ * thread of process `pid`, its `busiest` busiest other threads (the inference sessions: each
+ * single-threaded session is one thread), the rest of its threads (V8's garbage collector and
+ * compiler helpers, idle sessions of other models), this process (the load generator), and the
+ * machine's idle time.
  */
-async function cpuShares<T>(pid: number, load: () => PromiseLike<T>) {
+async function cpuShares<T>(pid: number, busiest: number, load: () => PromiseLike<T>) {
   const before = threadCpu(pid);
+  const idle0 = machineIdle();
   const own0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await load();
   const wall = (performance.now() - t0) / 1000;
   const own = process.cpuUsage(own0);
+  const idle1 = machineIdle();
   let main = 0;
-  let rest = 0;
+  const others: number[] = [];
   for (const [tid, t] of threadCpu(pid)) {
     const d = t - (before.get(tid) ?? 0);
     if (tid === pid) main += d;
-    else rest += d;
+    else others.push(d);
   }
+  others.sort((a, b) => b - a);
+  const sum = (xs: number[]) => xs.reduce((a, v) => a + v, 0);
   const machine = w.cores * wall;
-  return { result, main: main / machine, rest: rest / machine, client: (own.user + own.system) / 1e6 / machine, wall };
+  return {
+    result,
+    main: main / machine,
+    inference: sum(others.slice(0, busiest)) / machine,
+    helpers: sum(others.slice(busiest)) / machine,
+    client: (own.user + own.system) / 1e6 / machine,
+    idle: (idle1.idle - idle0.idle) / Math.max(1, idle1.total - idle0.total),
+    wall,
+  };
 }
 
 console.log(`bench:ceiling — ${w.m.graph.model}, guided ${w.sigmas.length}-step, ${w.cores} cores`);
@@ -212,14 +241,19 @@ const s2 = await startServer(w.m, PORT, env);
 let cpu;
 try {
   await drive(s2, w.m.graph.model, CLIENTS, 5, w.body, 'image/png', 0.5); // warm-up at load
-  cpu = await cpuShares(s2.child.pid!, () => drive(s2, w.m.graph.model, CLIENTS, SECONDS, w.body, 'image/png', 0));
+  cpu = await cpuShares(s2.child.pid!, w.serviceLayout.sessions, () => drive(s2, w.m.graph.model, CLIENTS, SECONDS, w.body, 'image/png', 0));
 } finally {
   await s2.stop();
 }
 const sat = cpu.result;
 const rowsPerCall = sat.avgRows;
 const batch = Math.max(1, Math.round(rowsPerCall / w.raw.rowsPerStep));
+// raw's CPU over its run (its sessions' threads: this process is otherwise idle meanwhile)
+const rawCpu0 = process.cpuUsage();
+const rawT0 = performance.now();
 const raw = (await rawThroughput(w.raw, w.serviceLayout, [batch], 3))[String(batch)];
+const rawCpu = process.cpuUsage(rawCpu0);
+const rawShare = (rawCpu.user + rawCpu.system) / 1e6 / (w.cores * ((performance.now() - rawT0) / 1000));
 const ceiling = 1 - cpu.main - cpu.client;
 
 // the floor at saturation: the bare server at the service's request rate, same load generator
@@ -232,16 +266,49 @@ const load = (seconds: number) =>
     requests: [{ method: 'POST', path: '/v1/generate/image', headers: { 'content-type': 'application/json', accept: 'image/png' }, body: w.body(0) }],
   });
 await load(2);
-const bareCpu = await cpuShares(bare!.pid!, () => load(Math.max(3, SECONDS / 2)));
+const bareCpu = await cpuShares(bare!.pid!, 0, () => load(Math.max(3, SECONDS / 2)));
 console.log(`\nB. saturation, ${CLIENTS} clients for ${SECONDS} s: ${sat.imagesPerS.toFixed(1)} images/s at ${rowsPerCall.toFixed(1)} rows per call`);
+const pc = (x: number) => `${(x * 100).toFixed(1).padStart(5)} %`;
 console.log(`  share of the machine (${w.cores} cores × ${cpu.wall.toFixed(1)} s):`);
-console.log(`    server main thread (HTTP, validation, scheduler, PNG)   ${(cpu.main * 100).toFixed(1)} %`);
-console.log(`    server's other threads (inference sessions, helpers)    ${(cpu.rest * 100).toFixed(1)} %`);
-console.log(`    load generator (autocannon, this process)               ${(cpu.client * 100).toFixed(1)} %`);
+console.log(`    inference sessions (the server's ${w.serviceLayout.sessions} busiest threads)      ${pc(cpu.inference)}`);
+console.log(`    server main thread (HTTP, validation, scheduler, PNG)   ${pc(cpu.main)}`);
+console.log(`    server's other threads (V8 GC and compiler, idle models)${pc(cpu.helpers)}`);
+console.log(`    load generator (autocannon, this process)               ${pc(cpu.client)}`);
+console.log(`    idle                                                    ${pc(cpu.idle)}`);
+console.log(`    the rest (kernel work charged elsewhere, other processes)${pc(1 - cpu.inference - cpu.main - cpu.helpers - cpu.client - cpu.idle)}`);
 console.log(`  raw onnxruntime at batch ${batch} on the service's layout: ${raw.toFixed(1)} images/s`);
 console.log(
   `  service ÷ raw ${(sat.imagesPerS / raw).toFixed(3)}; the cores left to inference by the main thread and the load generator: ${ceiling.toFixed(3)}`,
 );
+// per second of an inference thread's CPU the service's sessions do as much as raw's when this
+// is ≈ 1; the ratio above is then the share of the cores its sessions get against raw's
+const perCpu = { service: sat.imagesPerS / (cpu.inference * w.cores), raw: raw / (rawShare * w.cores) };
+console.log(`  raw onnxruntime's threads used ${pc(rawShare).trim()} of the machine (session load and warm-up calls included)`);
+console.log(
+  `  images per second of inference CPU: service ${perCpu.service.toFixed(1)}, raw ${perCpu.raw.toFixed(1)} → ${(perCpu.service / perCpu.raw).toFixed(3)} (≈ 1: the service's sessions lose nothing per CPU second; the gap is the cores they do not get)`,
+);
 console.log(`  the floor: the bare node:http server at ${bareCpu.result.requests.average.toFixed(0)} requests/s, same load generator`);
 console.log(`    its main thread ${(bareCpu.main * 100).toFixed(1)} %, the load generator ${(bareCpu.client * 100).toFixed(1)} % → the cores left: ${(1 - bareCpu.main - bareCpu.client).toFixed(3)} (no Node HTTP front end passes this here)`);
+
+// C. the thread hand-off, at the length of a lone image's call (half a 2-step image) and at 0
+const napper = new Worker(new URL('./nap-worker.mjs', import.meta.url));
+const handOff = async (napMs: number, count: number) => {
+  const extra: number[] = [];
+  for (let i = 0; i < count + 20; i++) {
+    const t = performance.now();
+    await new Promise((r) => {
+      napper.once('message', r);
+      napper.postMessage(napMs);
+    });
+    if (i >= 20) extra.push(performance.now() - t - napMs);
+  }
+  return median(extra);
+};
+const callMs = Number.isFinite(rawBack) ? Math.max(1, Math.round(rawBack / 2)) : 2;
+const busy = await handOff(0, 300);
+const idle = await handOff(callMs, 200);
+await napper.terminate();
+console.log(`\nC. thread hand-off main → worker → main (p50 of the round trip beyond the worker's sleep)`);
+console.log(`  worker answering at once: ${(busy * 1000).toFixed(0)} µs; after sleeping ${callMs} ms (a lone image's call): ${(idle * 1000).toFixed(0)} µs`);
+console.log(`  a lone guided ${w.sigmas.length}-step image makes ${w.sigmas.length} such round trips (one per step; its rows run side by side): ≈ ${((idle * w.sigmas.length) / rawBack).toFixed(3)} × raw back to back`);
 process.exit(0);
