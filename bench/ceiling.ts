@@ -20,9 +20,10 @@
  *     (autocannon, in this process), and the machine's idle time, from /proc (Linux). Raw
  *     onnxruntime has every core for inference; the service's sessions have what the rest leave
  *     — printed beside the measured ratio to raw onnxruntime at the service's batch, with the
- *     images the sessions make per second of their own CPU against raw's per core. Then the floor again: the bare
- *     server under the same load generator at the service's request rate, whose main thread and
- *     client leave the ceiling no Node HTTP front end can pass here.
+ *     images the sessions make per second of their own CPU against raw's per second of its
+ *     threads' CPU. Then the floor again: the bare server under the same load generator at the
+ *     service's request rate, whose main thread and client leave the ceiling no Node HTTP front
+ *     end can pass here.
  *
  *  C. The thread hand-off: a worker (bench/nap-worker.mjs) that sleeps as long as a lone image's
  *     network call takes and then answers; the round trip minus the sleep is the price of waking
