@@ -28,6 +28,7 @@ import { deliverRows, packRows, type CallRows } from './pack.js';
 import {
   admits,
   arrived,
+  callEnded,
   decide,
   eligibility,
   expectedArrivals,
@@ -35,11 +36,14 @@ import {
   NO_ARRIVALS,
   planCalls,
   retryAfterSeconds,
+  rowsPerSecond,
+  throughputFrom,
   type ArrivalState,
   type BatchingMode,
   type BatchWait,
   type CallPlan,
   type LaneView,
+  type Throughput,
 } from './policy.js';
 import { LaneQueue, type Job, type Lane } from './queue.js';
 
@@ -86,9 +90,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   private readonly scratch: LaneScratch;
   private closed = false;
   private arrivals: ArrivalState = NO_ARRIVALS;
-  /** recent rows/s, exponentially smoothed, for Retry-After */
-  private rowsPerSecond = 0;
-  private lastCallEnd = 0;
+  /** recent rows/s over all workers, for Retry-After (policy.callEnded) */
+  private throughput: Throughput;
   private calls = 0;
   readonly stats: SchedulerStats = { calls: 0, rows: 0, images: 0, rejected: 0, deadlines: 0, aborted: 0 };
 
@@ -104,7 +107,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     // at least 2: the two rows of a guided lane go together unless spread over idle workers
     this.target = Math.max(2, Math.min(o.maxRows, o.targetRows ?? o.maxRows));
     this.wait = o.wait ?? 'adaptive';
-    this.rowsPerSecond = o.initialRowsPerS ?? 0;
+    this.throughput = throughputFrom(o.initialRowsPerS ?? 0);
     this.queue = new LaneQueue(
       { n: this.n, sigmaMin: o.sigmaMin, clamp: o.clamp, deadlineMs: o.deadlineMs },
       {
@@ -165,7 +168,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (guided && spec.nullClass === null) return Promise.reject(new InternalError('guided job without null class'));
     if (!admits(this.queue.depth, spec.numImages, this.o.queueLimit)) {
       this.stats.rejected++;
-      return Promise.reject(new QueueFull(retryAfterSeconds(this.queue.depth, (guided ? 2 : 1) * spec.sigmas.length, this.rowsPerSecond)));
+      return Promise.reject(new QueueFull(retryAfterSeconds(this.queue.depth, (guided ? 2 : 1) * spec.sigmas.length, rowsPerSecond(this.throughput))));
     }
     this.arrivals = arrived(this.arrivals, performance.now());
     const done = this.queue.admit(spec);
@@ -304,15 +307,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
 
   /** Smoothed rows/s for Retry-After. */
   private measure(rows: number, runMs: number) {
-    const now = performance.now();
-    if (this.lastCallEnd > 0) {
-      const dt = (now - this.lastCallEnd) / 1000;
-      if (dt > 0) {
-        const inst = rows / Math.max(dt, runMs / 1000);
-        this.rowsPerSecond = this.rowsPerSecond ? 0.8 * this.rowsPerSecond + 0.2 * inst : inst;
-      }
-    }
-    this.lastCallEnd = now;
+    this.throughput = callEnded(this.throughput, performance.now(), rows, runMs);
   }
 
   /** The composition record of a call (an object per row: only for debug requests and listeners). */

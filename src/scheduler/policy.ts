@@ -237,6 +237,36 @@ export function admits(depth: number, images: number, queueLimit: number): boole
 }
 
 /**
+ * The engine's recent throughput, for Retry-After: exponentially weighted means (α = 0.05) of the
+ * rows each call brought and of the time its end added since the previous call's end, whichever
+ * worker ran it — their ratio is rows/s over all workers. The time a call's end adds is capped at
+ * the call's own run time, so an idle spell before it does not count as slowness. (A mean of
+ * per-call rates would be thrown by two calls ending together; a rate per call, rows ÷ run time,
+ * is one worker's rate, half a two-worker engine's.) α = 0.05 spans ≈ 20 calls — under a second
+ * at saturation — so calls that end in pairs (two workers started together) sway it by a few
+ * percent, not by the tens of percent α = 0.2 would.
+ */
+export interface Throughput {
+  rows: number;
+  ms: number;
+  lastEnd: number;
+}
+
+/** Before any call: the warm-up's measured rows/s (or nothing known: 0). */
+export function throughputFrom(rowsPerS: number): Throughput {
+  return rowsPerS > 0 ? { rows: 1, ms: 1000 / rowsPerS, lastEnd: -Infinity } : { rows: 0, ms: 0, lastEnd: -Infinity };
+}
+
+/** The state after a call of `rows` rows that ran `runMs` ended at `now` (ms). */
+export function callEnded(t: Throughput, now: number, rows: number, runMs: number): Throughput {
+  const added = Math.max(0, Number.isFinite(t.lastEnd) ? Math.min(now - t.lastEnd, runMs) : runMs);
+  if (t.ms === 0) return { rows, ms: added, lastEnd: now };
+  return { rows: 0.95 * t.rows + 0.05 * rows, ms: 0.95 * t.ms + 0.05 * added, lastEnd: now };
+}
+
+export const rowsPerSecond = (t: Throughput): number => (t.ms > 0 ? (t.rows / t.ms) * 1000 : 0);
+
+/**
  * Retry-After (whole seconds, ≥ 1) for a 503: how long the lanes already queued take to drain
  * at the recent throughput (`rowsPerSecond`), each lane needing `rowsPerLane` rows in all.
  */

@@ -9,6 +9,9 @@ import {
   pickWorker,
   planCalls,
   retryAfterSeconds,
+  callEnded,
+  rowsPerSecond,
+  throughputFrom,
   type CallPlan,
   type LaneView,
   type WorkerView,
@@ -117,6 +120,32 @@ test('admission and Retry-After', () => {
   assert.equal(retryAfterSeconds(10, 4, 0), 1);
   assert.equal(retryAfterSeconds(100, 4, 100), 4);
   assert.equal(retryAfterSeconds(1e9, 4, 1), 60);
+});
+
+test('throughput for Retry-After: rows/s over all workers, not one worker\'s, and not lowered by idle spells', () => {
+  const near = (got: number, want: number, tol = 0.01) => assert.ok(Math.abs(got / want - 1) < tol, `${got.toFixed(1)} rows/s, expected ≈ ${want}`);
+  // two workers, 32-row calls of 40 ms each, their ends staggered by 20 ms: 1600 rows/s in all
+  let t = throughputFrom(0);
+  for (let end = 40; end <= 4000; end += 20) t = callEnded(t, end, 32, 40);
+  near(rowsPerSecond(t), 1600);
+  // the same two workers ending together (0.5 ms apart): still ≈ 1600 (the smoothing sways by a few
+  // percent with the phase of the pairs), no spike from the 0.5 ms gap
+  t = throughputFrom(0);
+  for (let end = 40; end <= 4000; end += 40) {
+    t = callEnded(t, end, 32, 40);
+    t = callEnded(t, end + 0.5, 32, 40);
+  }
+  near(rowsPerSecond(t), 1600, 0.05);
+  // one worker with a second of idleness between its 40 ms calls: its rate while busy, 800
+  t = throughputFrom(0);
+  for (let end = 40; end <= 40_000; end += 1000) t = callEnded(t, end, 32, 40);
+  near(rowsPerSecond(t), 800);
+  // before any call: the warm-up's figure; then the measured calls take over
+  t = throughputFrom(1200);
+  near(rowsPerSecond(t), 1200);
+  for (let end = 40; end <= 4000; end += 20) t = callEnded(t, end, 32, 40);
+  near(rowsPerSecond(t), 1600);
+  assert.equal(rowsPerSecond(throughputFrom(0)), 0, 'nothing known');
 });
 
 test('fill: a lane larger than the target still goes (alone), so it can never be stuck', () => {
