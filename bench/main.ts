@@ -69,7 +69,7 @@ const headline: Headline = {
   saturation_ratio_same_batch: sat.ratioSameBatch,
   saturation_ratio_best: sat.ratioBest,
   service_images_per_s: sat.imagesPerS,
-  raw_limit_images_per_s: sweep.best.imagesPerS,
+  raw_limit_images_per_s: sweep.candidates[0].imagesPerS,
   healthz_p99_ms: sat.healthP99,
   step_p99_64_ms: sweeps.step.at(-1)!.p99,
 };

@@ -28,6 +28,9 @@ export interface RawLayout {
 
 export const layoutName = (l: RawLayout) => `${l.sessions} session${l.sessions > 1 ? 's' : ''} × ${l.threads} thread${l.threads > 1 ? 's' : ''}`;
 
+/** A point of the raw sweep by name: layout and batch (images per call of each session). */
+export const pointName = (l: RawLayout, batch: number) => `${layoutName(l)} batch ${batch}`;
+
 type Reply = { loaded?: boolean; loadMs?: number; ready?: number; done?: unknown; error?: string };
 
 /** Start `layout.sessions` raw sessions; inputs: latents in ±10 and, per image, its class row then (guided) the null-class row. */

@@ -1,5 +1,5 @@
 /** The benchmark report: markdown tables of every phase, the goals, and the repeatability table over runs. */
-import { layoutName } from './raw.js';
+import { layoutName, pointName } from './raw.js';
 import type { LatencyRound } from './phases/latency.js';
 import { RAW_BATCHES, type RawSweep } from './phases/raw-sweep.js';
 import type { Saturation } from './phases/saturation.js';
@@ -64,7 +64,7 @@ export function report(r: ReportInput): string {
     `| ---: | ---: | ${rawNames.map(() => '---:').join(' | ')} | ---: |`,
     ...latency.rounds.map((x, i) => `| ${i + 1} | ${fmt(x.serviceP50, 2)} | ${rawNames.map((n) => fmt(x.raw[n], 2)).join(' | ')} | ${fmt(x.ratio, 3)} |`),
     '',
-    `Saturation, side by side (${sat.rounds.length} rounds: the service with ${sat.clients} clients, then raw onnxruntime at the batch the service ran, ${layoutName(w.serviceLayout)}, and at the raw limit: the fastest of that batch and the sweep's best points, ${sweep.candidates.map((c) => `${layoutName(c.layout)} batch ${c.batch}`).join('; ')}, re-measured in the round):`,
+    `Saturation, side by side (${sat.rounds.length} rounds: the service with ${sat.clients} clients, then raw onnxruntime at the batch the service ran, ${layoutName(w.serviceLayout)}, and at the raw limit: the fastest of that batch and the sweep's best points, ${sweep.candidates.map((c) => pointName(c.layout, c.batch)).join('; ')}, re-measured in the round):`,
     '',
     '| round | service images/s | rows per call | raw at that batch | ÷ | raw limit | ÷ |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -76,7 +76,7 @@ export function report(r: ReportInput): string {
     `| **saturation: service ÷ raw at the batch the service ran** (median of ${sat.rounds.length} rounds) | ${fmt(sat.ratioSameBatch, 3)} | ≥ 0.95 | ${mark(sat.ratioSameBatch >= 0.95)} |`,
     `| **saturation: service ÷ raw at its best batch and layout** (each round's fastest raw point; median of the rounds) | ${fmt(sat.ratioBest, 3)} | ≥ 0.90 | ${mark(sat.ratioBest >= 0.9)} |`,
     `| service at saturation, ${sat.clients} clients (${sat.engine ? `${sat.engine.workers} × ${sat.engine.intra_op_threads} thread, target ${sat.engine.target_rows ?? '?'} rows` : '?'}) | ${fmt(sat.imagesPerS)} images/s (avg ${fmt(sat.avgRows)} rows/call, ${sat.errors} errors) | | |`,
-    `| raw limit in the sweep (i) (max of noisy points) | ${fmt(sweep.best.imagesPerS)} images/s | | |`,
+    `| raw limit in the sweep (i) (max of noisy points) | ${fmt(sweep.candidates[0].imagesPerS)} images/s | | |`,
     `| /healthz p50 / p99 while saturated (${sat.healthN} probes) | ${fmt(sat.healthP50, 2)} / ${fmt(sat.healthP99, 2)} ms | p99 ≤ 20 ms | ${mark(sat.healthP99 <= 20)} |`,
     `| request latency p50 / p99 at saturation | ${fmt(sat.p50)} / ${fmt(sat.p99)} ms | | |`,
     `| mixed load, step-level p99 at 64 clients${r.previousStepP99 ? `, this run / the previous run` : ''} | ${fmt(st.p99)}${r.previousStepP99 ? ` / ${fmt(r.previousStepP99)}` : ''} ms | no worse | ${r.previousStepP99 ? mark(st.p99 <= r.previousStepP99 * 1.1) : '–'} |`,

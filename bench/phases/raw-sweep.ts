@@ -4,7 +4,7 @@
  * run), so the best few points are kept as candidates: the saturation phase measures raw at each
  * of them beside the service in every round and compares with the fastest (phases/saturation.ts).
  */
-import { layoutName, rawThroughput, type RawLayout } from '../raw.js';
+import { layoutName, pointName, rawThroughput, type RawLayout } from '../raw.js';
 import type { Workload } from '../workload.js';
 
 export const RAW_BATCHES = [1, 2, 4, 8, 16, 32, 64, 128];
@@ -12,9 +12,7 @@ export const RAW_BATCHES = [1, 2, 4, 8, 16, 32, 64, 128];
 export interface RawSweep {
   service: Record<string, number>;
   alt: Record<string, number>;
-  /** the best point of either layout */
-  best: RawPoint;
-  /** the best RAW_CANDIDATES points of either layout, best first (`best` is the first) */
+  /** the best RAW_CANDIDATES points of either layout, best first: [0] is the sweep's raw limit */
   candidates: RawPoint[];
 }
 
@@ -33,7 +31,6 @@ export async function rawSweep(w: Workload, log: (line: string) => void): Promis
   const alt = await rawThroughput(w.raw, w.altLayout, RAW_BATCHES, 1.5, log);
   const points = (layout: RawLayout, r: Record<string, number>): RawPoint[] => Object.entries(r).map(([b, v]) => ({ layout, batch: Number(b), imagesPerS: v }));
   const candidates = [...points(w.serviceLayout, service), ...points(w.altLayout, alt)].sort((a, b) => b.imagesPerS - a.imagesPerS).slice(0, RAW_CANDIDATES);
-  const best = candidates[0];
-  console.log(`  raw limit: ${best.imagesPerS.toFixed(1)} images/s (${layoutName(best.layout)}, batch ${best.batch}); candidates re-measured beside the service: ${candidates.map((c) => `${layoutName(c.layout)} batch ${c.batch}`).join('; ')}`);
-  return { service, alt, best, candidates };
+  console.log(`  raw limit: ${candidates[0].imagesPerS.toFixed(1)} images/s (${pointName(candidates[0].layout, candidates[0].batch)}); candidates re-measured beside the service: ${candidates.map((c) => pointName(c.layout, c.batch)).join('; ')}`);
+  return { service, alt, candidates };
 }

@@ -10,7 +10,7 @@
  */
 import { getJson, pct, startServer } from '../../loadtest/common.js';
 import { drive, probeHealth } from '../drive.js';
-import { layoutName, rawThroughput, type RawLayout } from '../raw.js';
+import { layoutName, pointName, rawThroughput } from '../raw.js';
 import type { RawPoint } from './raw-sweep.js';
 import type { Workload } from '../workload.js';
 
@@ -52,7 +52,7 @@ export async function saturationPhase(
   o: { clients: number; rounds: number; seconds: number; warmS: number; env: Record<string, string> },
 ): Promise<Saturation> {
   const roundS = o.seconds / o.rounds;
-  console.log(`(iii) service at saturation: ${o.clients} clients, ${o.rounds} rounds of ${roundS.toFixed(1)} s, each followed by raw onnxruntime at the service's batch (${layoutName(w.serviceLayout)}) and at the raw limit's candidates (${candidates.map((c) => `${layoutName(c.layout)} batch ${c.batch}`).join('; ')})`);
+  console.log(`(iii) service at saturation: ${o.clients} clients, ${o.rounds} rounds of ${roundS.toFixed(1)} s, each followed by raw onnxruntime at the service's batch (${layoutName(w.serviceLayout)}) and at the raw limit's candidates (${candidates.map((c) => pointName(c.layout, c.batch)).join('; ')})`);
   const s = await startServer(w.m, port, o.env);
   const rounds: SaturationRound[] = [];
   try {
@@ -75,13 +75,13 @@ export async function saturationPhase(
       const batch = Math.max(1, Math.round(d.avgRows / perStep));
       const t = Math.max(1, roundS * 0.6);
       const rawSameBatch = (await rawThroughput(w.raw, w.serviceLayout, [batch], t))[String(batch)];
-      const at = (layout: RawLayout, b: number) => `${layoutName(layout)} batch ${b}`;
       let rawBest = rawSameBatch;
-      let rawBestAt = at(w.serviceLayout, batch);
+      let rawBestAt = pointName(w.serviceLayout, batch);
       for (const c of candidates) {
-        if (at(c.layout, c.batch) === at(w.serviceLayout, batch)) continue; // measured just above
+        const name = pointName(c.layout, c.batch);
+        if (name === pointName(w.serviceLayout, batch)) continue; // measured just above
         const v = (await rawThroughput(w.raw, c.layout, [c.batch], t))[String(c.batch)];
-        if (v > rawBest) [rawBest, rawBestAt] = [v, at(c.layout, c.batch)];
+        if (v > rawBest) [rawBest, rawBestAt] = [v, name];
       }
       rounds.push({ service: d.imagesPerS, rowsPerCall: d.avgRows, batch, rawSameBatch, rawBest, rawBestAt, ratioSameBatch: d.imagesPerS / rawSameBatch, ratioBest: d.imagesPerS / rawBest });
       process.stderr.write(

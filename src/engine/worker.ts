@@ -109,8 +109,7 @@ if (session) {
   // saturation, with PIPELINE_DEPTH calls queued per worker, jfdl_network_call_duration_seconds
   // read 1.3x the real call time (digits16, 32-row calls: a mean of 60 ms against 46 ms timed
   // this way) and Retry-After's rate read low by as much.
-  const queue: RunRequest[] = [];
-  let running = false;
+  let queue = Promise.resolve();
   const runOne = async (req: RunRequest) => {
     const { id, rows, chw, x, sigma, labels, out } = req;
     const used = rows * chw[0] * chw[1] * chw[2];
@@ -131,13 +130,10 @@ if (session) {
       post({ type: 'run-error', id, message: e instanceof Error ? e.message : String(e), x, sigma, labels, out }, transfer);
     }
   };
-  port.on('message', async (req: RunRequest | ExitRequest) => {
+  port.on('message', (req: RunRequest | ExitRequest) => {
     // runs are synchronous inside the binding, so this is always between two runs
     if (req.type === 'exit') process.exit(req.code);
-    queue.push(req);
-    if (running) return;
-    running = true;
-    for (let next = queue.shift(); next; next = queue.shift()) await runOne(next);
-    running = false;
+    // runOne answers its own errors, so the chain never rejects
+    queue = queue.then(() => runOne(req));
   });
 }

@@ -11,8 +11,8 @@
  * RFC 1951 stored blocks) instead of through zlib.deflateSync, whose per-call set-up is most of
  * its cost at this size: measured on a 16×16 gray image (10,000 encodes), 35 µs per PNG with
  * deflate against 11 µs stored — the deflated PNG was 12 % of the HTTP event loop's CPU at
- * saturation (perf, digits16, 64 clients) — for 283 bytes of zlib stream instead of 281. Larger images (upscaled, colour) compress well
- * and go through deflate.
+ * saturation (perf, digits16, 64 clients) — for 283 bytes of zlib stream instead of 281.
+ * Larger images (upscaled, colour) compress well and go through deflate.
  */
 import { crc32, deflateSync } from 'node:zlib';
 

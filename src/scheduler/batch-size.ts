@@ -9,9 +9,10 @@
  * The tolerance is 1 %: the profile times single calls of a session, and misses what the service
  * pays per call on top (the hand-offs, the main thread's dispatch and completion). With 3 %,
  * digits16 started with a 16-row target on some starts (the 05:22 `npm run bench` and two
- * `npm run bench:ceiling` runs on 2026-12-02), and at 64 clients 16-row calls served fewer images/s than 32-row ones in 3 of 4
- * interleaved pairs (32 vs 16 rows: 306/294, 328/302, 324/310, 292/294 requests/s), while 32 and
- * 64 rows were level (364/335, 306/314, 334/340, 372/372).
+ * `npm run bench:ceiling` runs on 2026-12-02), and at 64 clients 16-row calls served fewer
+ * images/s than 32-row ones in 3 of 4 interleaved pairs (32 vs 16 rows: 306/294, 328/302,
+ * 324/310, 292/294 requests/s), while 32 and 64 rows were level (364/335, 306/314, 334/340,
+ * 372/372).
  */
 
 export interface ProfilePoint {
